@@ -1,0 +1,194 @@
+"""Schedule nodes: a keyframe string or a prompt schedule in, per-frame values out."""
+
+from __future__ import annotations
+
+from ..deforum_core.errors import ScheduleError
+from ..deforum_core.keyframes import INTERPOLATIONS, parse_schedule
+from ..deforum_core.plot import plot_schedule
+from ..deforum_core.prompts import parse_prompt_schedule
+
+CATEGORY = "Deforum/schedules"
+MAX_FRAMES_LIMIT = 100_000
+SEED_LIMIT = 2**32 - 1
+
+_MAX_FRAMES = (
+    "INT",
+    {
+        "default": 120,
+        "min": 1,
+        "max": MAX_FRAMES_LIMIT,
+        "tooltip": "Number of frames in the animation; max_f in expressions is max_frames - 1.",
+    },
+)
+_S_VALUE = (
+    "INT",
+    {
+        "default": 0,
+        "min": 0,
+        "max": SEED_LIMIT,
+        "tooltip": "The render seed that `s` stands for in expressions.",
+    },
+)
+_FPS = (
+    "FLOAT",
+    {
+        "default": 15.0,
+        "min": 0.01,
+        "max": 1000.0,
+        "step": 0.01,
+        "tooltip": "Frames per second; `fps` in expressions.",
+    },
+)
+
+
+def _validation_result(check) -> bool | str:
+    """Run a check for VALIDATE_INPUTS: True when it passes, the error text when not."""
+    try:
+        check()
+    except ScheduleError as error:
+        return str(error)
+    return True
+
+
+class DeforumSchedule:
+    """A Deforum keyframe string evaluated for every frame, with a plot of the curve."""
+
+    DESCRIPTION = (
+        "Evaluates a Deforum keyframe schedule such as `0:(1.0), 30:(1.02)` for every frame. "
+        "Numeric keys are interpolated, expression keys re-evaluated on each frame."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "build"
+    OUTPUT_NODE = True
+    RETURN_TYPES = ("DEFORUM_SCHEDULE", "IMAGE")
+    RETURN_NAMES = ("schedule", "plot")
+    OUTPUT_TOOLTIPS = (
+        "The parsed schedule, evaluated by later Deforum stages for their frame count.",
+        "A plot of the value over the frames.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "schedule": (
+                    "STRING",
+                    {
+                        "multiline": True,
+                        "default": "0:(1.0025+0.002*sin(1.25*3.14*t/30))",
+                        "tooltip": "Deforum keyframes `frame:(value)`, separated by commas. Values "
+                        "may use t, max_f, s, fps, pi, e and math functions.",
+                    },
+                ),
+                "max_frames": _MAX_FRAMES,
+                "interpolation": (
+                    list(INTERPOLATIONS),
+                    {
+                        "default": "linear",
+                        "tooltip": "How numeric keys are joined: linear (Deforum), step (hold "
+                        "until the next key) or cubic (smooth, without overshoot).",
+                    },
+                ),
+                "s_value": _S_VALUE,
+                "fps": _FPS,
+                "name": (
+                    "STRING",
+                    {
+                        "default": "value",
+                        "tooltip": "Name of the scheduled parameter, used in errors and the plot.",
+                    },
+                ),
+            }
+        }
+
+    @classmethod
+    def VALIDATE_INPUTS(
+        cls, schedule=None, max_frames=None, interpolation=None, s_value=None, fps=None, name=None
+    ):
+        if not isinstance(schedule, str) or not isinstance(max_frames, int):
+            return True  # linked inputs arrive at run time
+        return _validation_result(
+            lambda: parse_schedule(
+                schedule, name=name or "value", interpolation=interpolation or "linear"
+            ).evaluate(max_frames, seed=s_value or 0, fps=fps or 15.0)
+        )
+
+    def build(self, schedule, max_frames, interpolation, s_value, fps, name):
+        parsed = parse_schedule(schedule, name=name, interpolation=interpolation)
+        values = parsed.evaluate(max_frames, seed=s_value, fps=fps)
+        plot = plot_schedule(values, parsed.key_frames(max_frames, fps=fps), title=name)
+        return {"ui": {"values": values}, "result": (parsed, plot.unsqueeze(0))}
+
+
+class DeforumPromptSchedule:
+    """Deforum's animation prompts keyed by frame, with global positive and negative text."""
+
+    DESCRIPTION = (
+        'Prompts keyed by frame, as Deforum JSON ({"0": "a cat", "30": "a dog"}) or one '
+        "`frame: prompt` per line. Text after --neg is the negative prompt; `math` in "
+        "backticks is evaluated on every frame."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "build"
+    OUTPUT_NODE = True
+    RETURN_TYPES = ("DEFORUM_PROMPTS",)
+    RETURN_NAMES = ("prompts",)
+    OUTPUT_TOOLTIPS = ("The prompt schedule, evaluated per frame by the Deforum loop.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "prompts": (
+                    "STRING",
+                    {
+                        "multiline": True,
+                        "default": '{\n  "0": "a lake by a mountain at sunrise",\n'
+                        '  "60": "a lake by a mountain under a starry sky --neg blurry"\n}',
+                        "tooltip": 'Deforum JSON {"frame": "prompt"} or lines `frame: prompt`. '
+                        "Frames may be expressions of max_f in quotes.",
+                    },
+                ),
+                "max_frames": _MAX_FRAMES,
+                "positive": (
+                    "STRING",
+                    {
+                        "multiline": True,
+                        "default": "",
+                        "tooltip": "Text put before every prompt.",
+                    },
+                ),
+                "negative": (
+                    "STRING",
+                    {
+                        "multiline": True,
+                        "default": "",
+                        "tooltip": "Text added to every negative prompt.",
+                    },
+                ),
+                "s_value": _S_VALUE,
+                "fps": _FPS,
+            }
+        }
+
+    @classmethod
+    def VALIDATE_INPUTS(
+        cls, prompts=None, max_frames=None, positive=None, negative=None, s_value=None, fps=None
+    ):
+        if not isinstance(prompts, str) or not isinstance(max_frames, int):
+            return True  # linked inputs arrive at run time
+        return _validation_result(
+            lambda: parse_prompt_schedule(
+                prompts, positive=positive or "", negative=negative or ""
+            ).evaluate(max_frames, seed=s_value or 0, fps=fps or 15.0)
+        )
+
+    def build(self, prompts, max_frames, positive, negative, s_value, fps):
+        parsed = parse_prompt_schedule(prompts, positive=positive, negative=negative)
+        frames = parsed.evaluate(max_frames, seed=s_value, fps=fps)
+        keyed = [
+            {"frame": frame.frame, "positive": frame.positive, "negative": frame.negative}
+            for frame in frames
+            if frame.frame == frame.key_frame or frame.frame == 0
+        ]
+        return {"ui": {"prompts": keyed}, "result": (parsed,)}

@@ -1,0 +1,107 @@
+"""The schedule nodes called the way ComfyUI calls them, from the pack imported as a package."""
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="module")
+def nodes(pack):
+    return pack.NODE_CLASS_MAPPINGS
+
+
+def widget_names(node_class) -> list[str]:
+    return list(node_class.INPUT_TYPES()["required"])
+
+
+def test_pack_registers_both_nodes_with_display_names(pack):
+    assert set(pack.NODE_CLASS_MAPPINGS) == {"DeforumSchedule", "DeforumPromptSchedule"}
+    assert pack.NODE_DISPLAY_NAME_MAPPINGS == {
+        "DeforumSchedule": "Deforum Schedule",
+        "DeforumPromptSchedule": "Deforum Prompt Schedule",
+    }
+    assert pack.WEB_DIRECTORY == "./web"
+
+
+def test_widget_order_is_the_saved_workflow_contract(nodes):
+    assert widget_names(nodes["DeforumSchedule"]) == [
+        "schedule", "max_frames", "interpolation", "s_value", "fps", "name",
+    ]  # fmt: skip
+    assert widget_names(nodes["DeforumPromptSchedule"]) == [
+        "prompts", "max_frames", "positive", "negative", "s_value", "fps",
+    ]  # fmt: skip
+
+
+def test_every_input_and_output_has_a_tooltip(nodes):
+    for node_class in nodes.values():
+        for name, (_, options) in node_class.INPUT_TYPES()["required"].items():
+            assert options.get("tooltip"), f"{node_class.__name__}.{name} has no tooltip"
+        assert len(node_class.OUTPUT_TOOLTIPS) == len(node_class.RETURN_TYPES)
+        assert node_class.DESCRIPTION and node_class.CATEGORY.startswith("Deforum")
+
+
+def test_schedule_node_returns_values_schedule_and_plot(nodes):
+    node = nodes["DeforumSchedule"]()
+    with torch.inference_mode():
+        output = node.build("0:(0), 30:(10), 60:(-10)", 61, "linear", 0, 15.0, "zoom")
+    values = output["ui"]["values"]
+    assert values[:31] == pytest.approx([t / 3 for t in range(31)])
+    assert values[60] == -10.0 and len(values) == 61
+    schedule, plot = output["result"]
+    assert schedule.evaluate(61) == values
+    assert schedule.evaluate(5) == pytest.approx([0, 1 / 3, 2 / 3, 1, 4 / 3])
+    assert plot.shape == (1, 256, 512, 3) and plot.dtype == torch.float32
+    assert plot.min() >= 0.0 and plot.max() <= 1.0
+    # the curve is drawn in blue: its colour appears in the picture
+    blue = (plot[0, :, :, 2] > 0.6) & (plot[0, :, :, 0] < 0.3)
+    assert blue.sum() > 300
+
+
+def test_schedule_node_plot_follows_the_curve(nodes):
+    node = nodes["DeforumSchedule"]()
+    rising = node.build("0:(0), 99:(1)", 100, "linear", 0, 15.0, "x")["result"][1][0]
+    falling = node.build("0:(1), 99:(0)", 100, "linear", 0, 15.0, "x")["result"][1][0]
+
+    def curve_rows(plot, column):
+        blue = (plot[:, column, 2] > 0.6) & (plot[:, column, 0] < 0.3)
+        return blue.nonzero().float().mean().item()
+
+    left, right = 80, 480
+    assert curve_rows(rising, left) > curve_rows(rising, right)  # image rows grow downwards
+    assert curve_rows(falling, left) < curve_rows(falling, right)
+
+
+def test_prompt_node_returns_schedule_and_keyframe_summary(nodes):
+    node = nodes["DeforumPromptSchedule"]()
+    output = node.build('{"0": "a cat", "10": "a dog --neg fog"}', 20, "best", "lowres", 0, 15.0)
+    (schedule,) = output["result"]
+    assert output["ui"]["prompts"] == [
+        {"frame": 0, "positive": "best a cat", "negative": "lowres"},
+        {"frame": 10, "positive": "best a dog", "negative": "fog lowres"},
+    ]
+    assert schedule.evaluate(20)[15].positive == "best a dog"
+
+
+def test_validate_inputs_reports_bad_text_at_queue_time(nodes):
+    schedule_node, prompt_node = nodes["DeforumSchedule"], nodes["DeforumPromptSchedule"]
+    verdict = schedule_node.VALIDATE_INPUTS("0:(1,02)", 10, "linear", 0, 15.0, "zoom")
+    assert isinstance(verdict, str)
+    assert "decimal separator" in verdict and verdict.startswith("zoom:")
+    late = schedule_node.VALIDATE_INPUTS("0:(1/(t-5))", 10, "linear", 0, 15.0, "zoom")
+    assert "division by zero at frame 5" in late
+    assert schedule_node.VALIDATE_INPUTS("0:(1)", 10, "linear", 0, 15.0, "zoom") is True
+    assert "not valid JSON" in prompt_node.VALIDATE_INPUTS('{"0": "a",}', 10, "", "", 0, 15.0)
+    assert prompt_node.VALIDATE_INPUTS('{"0": "a"}', 10, "", "", 0, 15.0) is True
+
+
+def test_validate_inputs_accepts_linked_inputs_it_cannot_see_yet(nodes):
+    # ComfyUI passes None for inputs that come from links during validation
+    assert nodes["DeforumSchedule"].VALIDATE_INPUTS(None, 10, "linear", 0, 15.0, "x") is True
+    assert nodes["DeforumPromptSchedule"].VALIDATE_INPUTS(None, 10, "", "", 0, 15.0) is True
+
+
+def test_node_raises_the_schedule_error_when_called_with_bad_text(nodes, pack):
+    import sys
+
+    errors = sys.modules[f"{pack.__name__}.deforum_core.errors"]
+    with pytest.raises(errors.ScheduleError, match="unknown name 'zoom'"):
+        nodes["DeforumSchedule"]().build("0:(zoom)", 10, "linear", 0, 15.0, "angle")
