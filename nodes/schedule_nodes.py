@@ -41,8 +41,17 @@ _FPS = (
 )
 
 
-def _validation_result(check) -> bool | str:
-    """Run a check for VALIDATE_INPUTS: True when it passes, the error text when not."""
+def _validate(text, max_frames, check) -> bool | str:
+    """VALIDATE_INPUTS body: True when the text evaluates, the error text when not.
+
+    Only the text inputs and max_frames are declared in VALIDATE_INPUTS: ComfyUI skips its
+    own range and choice checks for declared inputs, so max_frames is range-checked here and
+    the other widgets keep ComfyUI's checks.
+    """
+    if not isinstance(text, str) or not isinstance(max_frames, int):
+        return True  # linked inputs arrive at run time
+    if not 1 <= max_frames <= MAX_FRAMES_LIMIT:
+        return f"max_frames must be between 1 and {MAX_FRAMES_LIMIT}, got {max_frames}"
     try:
         check()
     except ScheduleError as error:
@@ -102,15 +111,11 @@ class DeforumSchedule:
         }
 
     @classmethod
-    def VALIDATE_INPUTS(
-        cls, schedule=None, max_frames=None, interpolation=None, s_value=None, fps=None, name=None
-    ):
-        if not isinstance(schedule, str) or not isinstance(max_frames, int):
-            return True  # linked inputs arrive at run time
-        return _validation_result(
-            lambda: parse_schedule(
-                schedule, name=name or "value", interpolation=interpolation or "linear"
-            ).evaluate(max_frames, seed=s_value or 0, fps=fps or 15.0)
+    def VALIDATE_INPUTS(cls, schedule=None, max_frames=None, name=None):
+        return _validate(
+            schedule,
+            max_frames,
+            lambda: parse_schedule(schedule, name=name or "value").evaluate(max_frames),
         )
 
     def build(self, schedule, max_frames, interpolation, s_value, fps, name):
@@ -172,15 +177,13 @@ class DeforumPromptSchedule:
         }
 
     @classmethod
-    def VALIDATE_INPUTS(
-        cls, prompts=None, max_frames=None, positive=None, negative=None, s_value=None, fps=None
-    ):
-        if not isinstance(prompts, str) or not isinstance(max_frames, int):
-            return True  # linked inputs arrive at run time
-        return _validation_result(
+    def VALIDATE_INPUTS(cls, prompts=None, max_frames=None, positive=None, negative=None):
+        return _validate(
+            prompts,
+            max_frames,
             lambda: parse_prompt_schedule(
                 prompts, positive=positive or "", negative=negative or ""
-            ).evaluate(max_frames, seed=s_value or 0, fps=fps or 15.0)
+            ).evaluate(max_frames),
         )
 
     def build(self, prompts, max_frames, positive, negative, s_value, fps):

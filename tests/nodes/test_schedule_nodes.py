@@ -83,20 +83,45 @@ def test_prompt_node_returns_schedule_and_keyframe_summary(nodes):
 
 def test_validate_inputs_reports_bad_text_at_queue_time(nodes):
     schedule_node, prompt_node = nodes["DeforumSchedule"], nodes["DeforumPromptSchedule"]
-    verdict = schedule_node.VALIDATE_INPUTS("0:(1,02)", 10, "linear", 0, 15.0, "zoom")
+    verdict = schedule_node.VALIDATE_INPUTS(schedule="0:(1,02)", max_frames=10, name="zoom")
     assert isinstance(verdict, str)
     assert "decimal separator" in verdict and verdict.startswith("zoom:")
-    late = schedule_node.VALIDATE_INPUTS("0:(1/(t-5))", 10, "linear", 0, 15.0, "zoom")
+    late = schedule_node.VALIDATE_INPUTS(schedule="0:(1/(t-5))", max_frames=10, name="zoom")
     assert "division by zero at frame 5" in late
-    assert schedule_node.VALIDATE_INPUTS("0:(1)", 10, "linear", 0, 15.0, "zoom") is True
-    assert "not valid JSON" in prompt_node.VALIDATE_INPUTS('{"0": "a",}', 10, "", "", 0, 15.0)
-    assert prompt_node.VALIDATE_INPUTS('{"0": "a"}', 10, "", "", 0, 15.0) is True
+    assert schedule_node.VALIDATE_INPUTS(schedule="0:(1)", max_frames=10, name="zoom") is True
+    bad_json = prompt_node.VALIDATE_INPUTS(
+        prompts='{"0": "a",}', max_frames=10, positive="", negative=""
+    )
+    assert "not valid JSON" in bad_json
+    good = prompt_node.VALIDATE_INPUTS(
+        prompts='{"0": "a"}', max_frames=10, positive="", negative=""
+    )
+    assert good is True
+
+
+def test_validate_inputs_declares_only_what_it_checks_itself(nodes):
+    # ComfyUI skips its own min/max and choice checks for inputs VALIDATE_INPUTS declares.
+    import inspect
+
+    declared = {
+        name: list(inspect.signature(node.VALIDATE_INPUTS).parameters)
+        for name, node in nodes.items()
+    }
+    assert declared == {
+        "DeforumSchedule": ["schedule", "max_frames", "name"],
+        "DeforumPromptSchedule": ["prompts", "max_frames", "positive", "negative"],
+    }
+    for node in nodes.values():
+        text_input = next(iter(node.INPUT_TYPES()["required"]))
+        for frames in (0, 100_001, 10**9):
+            verdict = node.VALIDATE_INPUTS(**{text_input: "0:(1)", "max_frames": frames})
+            assert verdict == f"max_frames must be between 1 and 100000, got {frames}"
 
 
 def test_validate_inputs_accepts_linked_inputs_it_cannot_see_yet(nodes):
     # ComfyUI passes None for inputs that come from links during validation
-    assert nodes["DeforumSchedule"].VALIDATE_INPUTS(None, 10, "linear", 0, 15.0, "x") is True
-    assert nodes["DeforumPromptSchedule"].VALIDATE_INPUTS(None, 10, "", "", 0, 15.0) is True
+    assert nodes["DeforumSchedule"].VALIDATE_INPUTS(schedule=None, max_frames=10) is True
+    assert nodes["DeforumPromptSchedule"].VALIDATE_INPUTS(prompts="0: a", max_frames=None) is True
 
 
 def test_node_raises_the_schedule_error_when_called_with_bad_text(nodes, pack):

@@ -3,13 +3,29 @@
 import { app } from "../../../scripts/app.js";
 
 const EXTENSION_NAME = "deforum.comfy";
+const SUMMARY_NODES = new Set(["DeforumSchedule", "DeforumPromptSchedule"]);
 
-function summarizeValues(values) {
-  if (!Array.isArray(values) || values.length === 0) return "";
-  const min = Math.min(...values);
-  const max = Math.max(...values);
-  const fmt = (v) => Number(v).toPrecision(4);
-  return `${values.length} frames · first ${fmt(values[0])} · last ${fmt(values[values.length - 1])} · min ${fmt(min)} · max ${fmt(max)}`;
+function formatNumber(value) {
+  return Number(value).toPrecision(4).replace(/\.?0+$/, "");
+}
+
+// One line describing what the node computed on its last run.
+function summarize(message) {
+  const values = message?.values;
+  if (Array.isArray(values) && values.length > 0) {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const value of values) {
+      min = Math.min(min, value);
+      max = Math.max(max, value);
+    }
+    return `${values.length} frames: ${formatNumber(values[0])} → ${formatNumber(values[values.length - 1])} (min ${formatNumber(min)}, max ${formatNumber(max)})`;
+  }
+  const prompts = message?.prompts;
+  if (Array.isArray(prompts) && prompts.length > 0) {
+    return `${prompts.length} keyframed prompt${prompts.length === 1 ? "" : "s"}`;
+  }
+  return "";
 }
 
 app.registerExtension({
@@ -18,15 +34,26 @@ app.registerExtension({
     window.__deforumExtensionLoaded = true;
   },
   async beforeRegisterNodeDef(nodeType, nodeData) {
-    if (nodeData?.name !== "DeforumSchedule") return;
+    if (!SUMMARY_NODES.has(nodeData?.name)) return;
+
     const onExecuted = nodeType.prototype.onExecuted;
     nodeType.prototype.onExecuted = function (message) {
       onExecuted?.apply(this, arguments);
-      const summary = summarizeValues(message?.values);
-      if (summary) {
-        this.title = `${nodeData.display_name ?? nodeData.name} (${summary})`;
-        this.setDirtyCanvas?.(true, true);
-      }
+      // Kept on the instance only: the summary is not saved into the workflow.
+      this.deforumSummary = summarize(message);
+      this.setDirtyCanvas?.(true, false);
+    };
+
+    const onDrawForeground = nodeType.prototype.onDrawForeground;
+    nodeType.prototype.onDrawForeground = function (ctx) {
+      onDrawForeground?.apply(this, arguments);
+      if (!this.deforumSummary || this.flags?.collapsed) return;
+      ctx.save();
+      ctx.font = "11px sans-serif";
+      ctx.fillStyle = "#9ab";
+      ctx.textAlign = "left";
+      ctx.fillText(this.deforumSummary, 8, this.size[1] - 6);
+      ctx.restore();
     };
   },
 });
