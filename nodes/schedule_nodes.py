@@ -41,17 +41,14 @@ _FPS = (
 )
 
 
-def _validate(text, max_frames, check) -> bool | str:
-    """VALIDATE_INPUTS body: True when the text evaluates, the error text when not.
+def _validate(check) -> bool | str:
+    """VALIDATE_INPUTS body: True when the text parses, the error text when not.
 
-    Only the text inputs and max_frames are declared in VALIDATE_INPUTS: ComfyUI skips its
-    own range and choice checks for declared inputs, so max_frames is range-checked here and
-    the other widgets keep ComfyUI's checks.
+    VALIDATE_INPUTS declares only the text input: ComfyUI repeats a validation error once
+    per declared input and skips its own range and choice checks for declared inputs. Text
+    is parsed, not evaluated, at queue time, since the frame count, seed and fps may still
+    come from links; errors that only show on a given frame are raised when the node runs.
     """
-    if not isinstance(text, str) or not isinstance(max_frames, int):
-        return True  # linked inputs arrive at run time
-    if not 1 <= max_frames <= MAX_FRAMES_LIMIT:
-        return f"max_frames must be between 1 and {MAX_FRAMES_LIMIT}, got {max_frames}"
     try:
         check()
     except ScheduleError as error:
@@ -111,12 +108,10 @@ class DeforumSchedule:
         }
 
     @classmethod
-    def VALIDATE_INPUTS(cls, schedule=None, max_frames=None, name=None):
-        return _validate(
-            schedule,
-            max_frames,
-            lambda: parse_schedule(schedule, name=name or "value").evaluate(max_frames),
-        )
+    def VALIDATE_INPUTS(cls, schedule=None):
+        if not isinstance(schedule, str):
+            return True  # a linked input arrives at run time
+        return _validate(lambda: parse_schedule(schedule, name="schedule"))
 
     def build(self, schedule, max_frames, interpolation, s_value, fps, name):
         parsed = parse_schedule(schedule, name=name, interpolation=interpolation)
@@ -177,14 +172,10 @@ class DeforumPromptSchedule:
         }
 
     @classmethod
-    def VALIDATE_INPUTS(cls, prompts=None, max_frames=None, positive=None, negative=None):
-        return _validate(
-            prompts,
-            max_frames,
-            lambda: parse_prompt_schedule(
-                prompts, positive=positive or "", negative=negative or ""
-            ).evaluate(max_frames),
-        )
+    def VALIDATE_INPUTS(cls, prompts=None):
+        if not isinstance(prompts, str):
+            return True  # a linked input arrives at run time
+        return _validate(lambda: parse_prompt_schedule(prompts))
 
     def build(self, prompts, max_frames, positive, negative, s_value, fps):
         parsed = parse_prompt_schedule(prompts, positive=positive, negative=negative)

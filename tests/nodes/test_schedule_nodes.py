@@ -83,45 +83,44 @@ def test_prompt_node_returns_schedule_and_keyframe_summary(nodes):
 
 def test_validate_inputs_reports_bad_text_at_queue_time(nodes):
     schedule_node, prompt_node = nodes["DeforumSchedule"], nodes["DeforumPromptSchedule"]
-    verdict = schedule_node.VALIDATE_INPUTS(schedule="0:(1,02)", max_frames=10, name="zoom")
+    verdict = schedule_node.VALIDATE_INPUTS(schedule="0:(1,02)")
     assert isinstance(verdict, str)
-    assert "decimal separator" in verdict and verdict.startswith("zoom:")
-    late = schedule_node.VALIDATE_INPUTS(schedule="0:(1/(t-5))", max_frames=10, name="zoom")
-    assert "division by zero at frame 5" in late
-    assert schedule_node.VALIDATE_INPUTS(schedule="0:(1)", max_frames=10, name="zoom") is True
-    bad_json = prompt_node.VALIDATE_INPUTS(
-        prompts='{"0": "a",}', max_frames=10, positive="", negative=""
-    )
-    assert "not valid JSON" in bad_json
-    good = prompt_node.VALIDATE_INPUTS(
-        prompts='{"0": "a"}', max_frames=10, positive="", negative=""
-    )
-    assert good is True
+    assert verdict.startswith("schedule: decimal comma") and "decimal separator" in verdict
+    assert "unknown name 'zoom'" in schedule_node.VALIDATE_INPUTS(schedule="0:(zoom)")
+    assert schedule_node.VALIDATE_INPUTS(schedule="0:(1), 10:(t/fps/s)") is True
+    assert "not valid JSON" in prompt_node.VALIDATE_INPUTS(prompts='{"0": "a",}')
+    assert prompt_node.VALIDATE_INPUTS(prompts='{"0": "a `t/s`"}') is True
 
 
-def test_validate_inputs_declares_only_what_it_checks_itself(nodes):
-    # ComfyUI skips its own min/max and choice checks for inputs VALIDATE_INPUTS declares.
+def test_validate_inputs_declares_only_the_text_input(nodes):
+    # ComfyUI repeats an error once per declared input and skips its own min/max and choice
+    # checks for declared inputs, so only the text is declared.
     import inspect
 
     declared = {
         name: list(inspect.signature(node.VALIDATE_INPUTS).parameters)
         for name, node in nodes.items()
     }
-    assert declared == {
-        "DeforumSchedule": ["schedule", "max_frames", "name"],
-        "DeforumPromptSchedule": ["prompts", "max_frames", "positive", "negative"],
-    }
-    for node in nodes.values():
-        text_input = next(iter(node.INPUT_TYPES()["required"]))
-        for frames in (0, 100_001, 10**9):
-            verdict = node.VALIDATE_INPUTS(**{text_input: "0:(1)", "max_frames": frames})
-            assert verdict == f"max_frames must be between 1 and 100000, got {frames}"
+    assert declared == {"DeforumSchedule": ["schedule"], "DeforumPromptSchedule": ["prompts"]}
 
 
 def test_validate_inputs_accepts_linked_inputs_it_cannot_see_yet(nodes):
     # ComfyUI passes None for inputs that come from links during validation
-    assert nodes["DeforumSchedule"].VALIDATE_INPUTS(schedule=None, max_frames=10) is True
-    assert nodes["DeforumPromptSchedule"].VALIDATE_INPUTS(prompts="0: a", max_frames=None) is True
+    assert nodes["DeforumSchedule"].VALIDATE_INPUTS(schedule=None) is True
+    assert nodes["DeforumPromptSchedule"].VALIDATE_INPUTS(prompts=None) is True
+
+
+def test_frame_dependent_errors_are_raised_when_the_node_runs(nodes, pack):
+    import sys
+
+    errors = sys.modules[f"{pack.__name__}.deforum_core.errors"]
+    node = nodes["DeforumSchedule"]()
+    assert nodes["DeforumSchedule"].VALIDATE_INPUTS(schedule="0:(1/(t-5))") is True
+    with pytest.raises(errors.ScheduleError, match="division by zero at frame 5"):
+        node.build("0:(1/(t-5))", 10, "linear", 0, 15.0, "zoom")
+    # the node's own fps and seed are used: no false alarm for 1/(fps-15) at fps 30
+    values = node.build("0:(30/(fps-15) + s)", 3, "linear", 5, 30.0, "zoom")["ui"]["values"]
+    assert values == [7.0, 7.0, 7.0]
 
 
 def test_node_raises_the_schedule_error_when_called_with_bad_text(nodes, pack):

@@ -28,6 +28,27 @@ function summarize(message) {
   return "";
 }
 
+// Where the summary goes: the free left half of the output rows when the node has more
+// output rows than input rows (widgets start below the slot rows), else under the node.
+function drawSummary(ctx, node, text) {
+  const slotHeight = window.LiteGraph?.NODE_SLOT_HEIGHT ?? 20;
+  const inputRows = node.inputs?.length ?? 0;
+  const outputRows = node.outputs?.length ?? 0;
+  const besideOutputs = inputRows < outputRows;
+  const y = besideOutputs ? (inputRows + 0.5) * slotHeight + 4 : node.size[1] + 14;
+  const maxWidth = besideOutputs ? node.size[0] - 100 : node.size[0];
+  ctx.save();
+  ctx.font = "11px sans-serif";
+  ctx.fillStyle = "#9ab";
+  ctx.textAlign = "left";
+  let shown = text;
+  while (shown.length > 1 && ctx.measureText(shown).width > maxWidth) {
+    shown = `${shown.slice(0, -2)}…`;
+  }
+  ctx.fillText(shown, 10, y);
+  ctx.restore();
+}
+
 app.registerExtension({
   name: EXTENSION_NAME,
   async setup() {
@@ -48,12 +69,7 @@ app.registerExtension({
     nodeType.prototype.onDrawForeground = function (ctx) {
       onDrawForeground?.apply(this, arguments);
       if (!this.deforumSummary || this.flags?.collapsed) return;
-      ctx.save();
-      ctx.font = "11px sans-serif";
-      ctx.fillStyle = "#9ab";
-      ctx.textAlign = "left";
-      ctx.fillText(this.deforumSummary, 8, this.size[1] - 6);
-      ctx.restore();
+      drawSummary(ctx, this, this.deforumSummary);
     };
   },
 });
