@@ -81,6 +81,7 @@ class DeforumSchedule:
                     "STRING",
                     {
                         "multiline": True,
+                        "dynamicPrompts": False,
                         "default": "0:(1.0025+0.002*sin(1.25*3.14*t/30))",
                         "tooltip": "Deforum keyframes `frame:(value)`, separated by commas. Values "
                         "may use t, max_f, s, fps, pi, e and math functions.",
@@ -143,6 +144,7 @@ class DeforumPromptSchedule:
                     "STRING",
                     {
                         "multiline": True,
+                        "dynamicPrompts": False,
                         "default": '{\n  "0": "a lake by a mountain at sunrise",\n'
                         '  "60": "a lake by a mountain under a starry sky --neg blurry"\n}',
                         "tooltip": 'Deforum JSON {"frame": "prompt"} or lines `frame: prompt`. '
@@ -154,6 +156,7 @@ class DeforumPromptSchedule:
                     "STRING",
                     {
                         "multiline": True,
+                        "dynamicPrompts": False,
                         "default": "",
                         "tooltip": "Text put before every prompt.",
                     },
@@ -162,6 +165,7 @@ class DeforumPromptSchedule:
                     "STRING",
                     {
                         "multiline": True,
+                        "dynamicPrompts": False,
                         "default": "",
                         "tooltip": "Text added to every negative prompt.",
                     },

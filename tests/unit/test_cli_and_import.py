@@ -80,3 +80,19 @@ def test_importing_the_pack_is_light_once_torch_is_loaded():
     assert report["nodes"] == ["DeforumPromptSchedule", "DeforumSchedule"]
     assert report["heavy"] == []
     assert report["seconds"] < 0.5, f"importing the pack took {report['seconds']:.3f} s"
+
+
+def test_readme_python_example_runs_and_its_comments_hold():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # our own documentation
+    assert len(namespace["zoom"]) == 60
+    assert namespace["angle"].key_frames(120) == [0, 30]
+    frame = namespace["frame"]
+    assert (frame.positive, frame.next_positive, frame.blend) == (
+        "masterpiece a cat",
+        "masterpiece a dog",
+        0.5,
+    )
+    assert len(namespace["seeds"]) == 60

