@@ -4,14 +4,40 @@ Node ids and the order of each node's widgets are a public contract: saved workf
 refer to nodes by id and store widget values by position. Never rename or reorder.
 """
 
+from .frame_nodes import (
+    DeforumAddNoise,
+    DeforumColorCoherence,
+    DeforumColorMatch,
+    DeforumEnhance,
+    DeforumEnhanceImage,
+    DeforumMotion2D,
+    DeforumNoise,
+    DeforumWarp2D,
+)
 from .schedule_nodes import DeforumPromptSchedule, DeforumSchedule
 
 NODE_CLASS_MAPPINGS = {
     "DeforumSchedule": DeforumSchedule,
     "DeforumPromptSchedule": DeforumPromptSchedule,
+    "DeforumMotion2D": DeforumMotion2D,
+    "DeforumColorCoherence": DeforumColorCoherence,
+    "DeforumEnhance": DeforumEnhance,
+    "DeforumNoise": DeforumNoise,
+    "DeforumWarp2D": DeforumWarp2D,
+    "DeforumColorMatch": DeforumColorMatch,
+    "DeforumEnhanceImage": DeforumEnhanceImage,
+    "DeforumAddNoise": DeforumAddNoise,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumSchedule": "Deforum Schedule",
     "DeforumPromptSchedule": "Deforum Prompt Schedule",
+    "DeforumMotion2D": "Deforum Motion 2D",
+    "DeforumColorCoherence": "Deforum Color Coherence",
+    "DeforumEnhance": "Deforum Contrast & Anti-Blur",
+    "DeforumNoise": "Deforum Noise",
+    "DeforumWarp2D": "Deforum Warp 2D (image)",
+    "DeforumColorMatch": "Deforum Color Match (image)",
+    "DeforumEnhanceImage": "Deforum Contrast & Anti-Blur (image)",
+    "DeforumAddNoise": "Deforum Add Noise (image)",
 }

@@ -2,58 +2,12 @@
 
 from __future__ import annotations
 
-from ..deforum_core.errors import ScheduleError
 from ..deforum_core.keyframes import INTERPOLATIONS, parse_schedule
 from ..deforum_core.plot import plot_schedule
 from ..deforum_core.prompts import parse_prompt_schedule
+from .widgets import FPS, MAX_FRAMES, S_VALUE, validation_result
 
 CATEGORY = "Deforum/schedules"
-MAX_FRAMES_LIMIT = 100_000
-SEED_LIMIT = 2**32 - 1
-
-_MAX_FRAMES = (
-    "INT",
-    {
-        "default": 120,
-        "min": 1,
-        "max": MAX_FRAMES_LIMIT,
-        "tooltip": "Number of frames in the animation; max_f in expressions is max_frames - 1.",
-    },
-)
-_S_VALUE = (
-    "INT",
-    {
-        "default": 0,
-        "min": 0,
-        "max": SEED_LIMIT,
-        "tooltip": "The render seed that `s` stands for in expressions.",
-    },
-)
-_FPS = (
-    "FLOAT",
-    {
-        "default": 15.0,
-        "min": 0.01,
-        "max": 1000.0,
-        "step": 0.01,
-        "tooltip": "Frames per second; `fps` in expressions.",
-    },
-)
-
-
-def _validate(check) -> bool | str:
-    """VALIDATE_INPUTS body: True when the text parses, the error text when not.
-
-    VALIDATE_INPUTS declares only the text input: ComfyUI repeats a validation error once
-    per declared input and skips its own range and choice checks for declared inputs. Text
-    is parsed, not evaluated, at queue time, since the frame count, seed and fps may still
-    come from links; errors that only show on a given frame are raised when the node runs.
-    """
-    try:
-        check()
-    except ScheduleError as error:
-        return str(error)
-    return True
 
 
 class DeforumSchedule:
@@ -87,7 +41,7 @@ class DeforumSchedule:
                         "may use t, max_f, s, fps, pi, e and math functions.",
                     },
                 ),
-                "max_frames": _MAX_FRAMES,
+                "max_frames": MAX_FRAMES,
                 "interpolation": (
                     list(INTERPOLATIONS),
                     {
@@ -96,8 +50,8 @@ class DeforumSchedule:
                         "until the next key) or cubic (smooth, without overshoot).",
                     },
                 ),
-                "s_value": _S_VALUE,
-                "fps": _FPS,
+                "s_value": S_VALUE,
+                "fps": FPS,
                 "name": (
                     "STRING",
                     {
@@ -112,7 +66,7 @@ class DeforumSchedule:
     def VALIDATE_INPUTS(cls, schedule=None):
         if not isinstance(schedule, str):
             return True  # a linked input arrives at run time
-        return _validate(lambda: parse_schedule(schedule, name="schedule"))
+        return validation_result(lambda: parse_schedule(schedule, name="schedule"))
 
     def build(self, schedule, max_frames, interpolation, s_value, fps, name):
         parsed = parse_schedule(schedule, name=name, interpolation=interpolation)
@@ -151,7 +105,7 @@ class DeforumPromptSchedule:
                         "Frames may be expressions of max_f in quotes.",
                     },
                 ),
-                "max_frames": _MAX_FRAMES,
+                "max_frames": MAX_FRAMES,
                 "positive": (
                     "STRING",
                     {
@@ -170,8 +124,8 @@ class DeforumPromptSchedule:
                         "tooltip": "Text added to every negative prompt.",
                     },
                 ),
-                "s_value": _S_VALUE,
-                "fps": _FPS,
+                "s_value": S_VALUE,
+                "fps": FPS,
             }
         }
 
@@ -179,7 +133,7 @@ class DeforumPromptSchedule:
     def VALIDATE_INPUTS(cls, prompts=None):
         if not isinstance(prompts, str):
             return True  # a linked input arrives at run time
-        return _validate(lambda: parse_prompt_schedule(prompts))
+        return validation_result(lambda: parse_prompt_schedule(prompts))
 
     def build(self, prompts, max_frames, positive, negative, s_value, fps):
         parsed = parse_prompt_schedule(prompts, positive=positive, negative=negative)

