@@ -41,16 +41,16 @@ def match_histograms(
             f"({frames.shape[0]})"
         )
     reference = reference.to(frames.device, frames.dtype).expand(frames.shape[0], -1, -1, -1)
-    source_channels = _to_space(frames, space)
-    reference_channels = _to_space(reference, space)
-    low, high = _channel_bounds(space, frames.device)
     levels = LEVELS[space]
-    matched = _match_levels(
-        _levels(source_channels, low, high, levels),
-        _levels(reference_channels, low, high, levels),
-        levels,
+    low, high = _channel_bounds(space, frames.device)
+    source_index = _level_index(_to_space(frames, space), low, high, levels)
+    reference_index = _level_index(_to_space(reference, space), low, high, levels)
+    rows = frames.shape[0] * 3
+    table = _transfer_table(
+        _counts(source_index, rows, levels), _counts(reference_index, rows, levels)
     )
-    values = low.view(1, 3, 1, 1) + matched * ((high - low) / (levels - 1)).view(1, 3, 1, 1)
+    matched = table.view(-1)[source_index]  # the matched level of every source value
+    values = low.view(1, 1, 1, 3) + matched * ((high - low) / (levels - 1)).view(1, 1, 1, 3)
     return _from_space(values, space).clamp_(0.0, 1.0).to(frames.dtype)
 
 
@@ -59,39 +59,45 @@ def _channel_bounds(space: str, device: torch.device) -> tuple[torch.Tensor, tor
     return ranges[:, 0], ranges[:, 1]
 
 
-def _levels(
+def _row_offsets(batch: int, levels: int, device: torch.device) -> torch.Tensor:
+    """Start of each (image, channel) row in a flat table of `levels` entries a row."""
+    return (torch.arange(batch * 3, device=device) * levels).view(batch, 1, 1, 3)
+
+
+def _level_index(
     channels: torch.Tensor, low: torch.Tensor, high: torch.Tensor, levels: int
 ) -> torch.Tensor:
-    """Channels [B, 3, H, W] quantised to integer levels 0..levels-1 over their range."""
-    scaled = (channels - low.view(1, 3, 1, 1)) / (high - low).view(1, 3, 1, 1) * (levels - 1)
-    return scaled.round_().clamp_(0, levels - 1).long()
+    """Channels [B, H, W, 3] quantised over their range, as indices into a flat table of one
+    row of `levels` entries per (image, channel): counting and lookup share this index."""
+    scale = ((levels - 1) / (high - low)).view(1, 1, 1, 3)
+    quantised = ((channels - low.view(1, 1, 1, 3)) * scale).round_().clamp_(0, levels - 1)
+    return quantised.long() + _row_offsets(channels.shape[0], levels, channels.device)
 
 
-def _match_levels(source: torch.Tensor, reference: torch.Tensor, levels: int) -> torch.Tensor:
-    """Map source levels [B, 3, H, W] onto reference levels by cumulative histograms.
+def _counts(index: torch.Tensor, rows: int, levels: int) -> torch.Tensor:
+    counts = torch.bincount(index.reshape(-1), minlength=rows * levels)
+    return counts.view(rows, levels).to(torch.float64)
 
-    For each source level the quantile (share of pixels at or below it) is looked up in the
+
+def _transfer_table(source_counts: torch.Tensor, reference_counts: torch.Tensor) -> torch.Tensor:
+    """For every source level, the reference level with the same cumulative share, [rows, L].
+
+    Each source level's quantile (share of pixels at or below it) is looked up in the
     reference's cumulative histogram and interpolated linearly between the neighbouring
     reference levels that occur, as np.interp over the occurring levels does.
     """
-    batch, channels = source.shape[:2]
-    rows = batch * channels
-    offsets = (torch.arange(rows, device=source.device) * levels).view(batch, channels, 1, 1)
-    source_counts = _counts(source + offsets, rows, levels)
-    reference_counts = _counts(reference + offsets, rows, levels)
+    rows, levels = source_counts.shape
     source_cdf = source_counts.cumsum(1) / source_counts.sum(1, keepdim=True)
     reference_cdf = reference_counts.cumsum(1) / reference_counts.sum(1, keepdim=True)
-
-    level = torch.arange(levels, device=source.device).expand(rows, -1)
+    level = torch.arange(levels, device=source_counts.device).expand(rows, -1)
     occurs = reference_counts > 0
     # index of the last occurring reference level at or below each level
     last_occurring = torch.where(occurs, level, torch.full_like(level, -1)).cummax(1).values
     first_occurring = (
         torch.where(occurs, level, torch.full_like(level, levels)).min(1, keepdim=True).values
     )
-    upper = torch.searchsorted(reference_cdf.contiguous(), source_cdf.contiguous()).clamp_(
-        max=levels - 1
-    )
+    upper = torch.searchsorted(reference_cdf.contiguous(), source_cdf.contiguous())
+    upper = upper.clamp_(max=levels - 1)
     below = (upper - 1).clamp(min=0)
     lower = last_occurring.gather(1, below)
     lower_cdf = reference_cdf.gather(1, below)
@@ -99,31 +105,26 @@ def _match_levels(source: torch.Tensor, reference: torch.Tensor, levels: int) ->
     span = (upper_cdf - lower_cdf).clamp(min=1e-12)
     weight = ((source_cdf - lower_cdf) / span).clamp(0.0, 1.0)
     mapped = lower + weight * (upper - lower)
-    mapped = torch.where(upper <= first_occurring, first_occurring.float(), mapped)
-    return mapped.float().gather(1, source.reshape(rows, -1)).reshape(source.shape)
-
-
-def _counts(indices: torch.Tensor, rows: int, levels: int) -> torch.Tensor:
-    counts = torch.bincount(indices.reshape(-1), minlength=rows * levels)
-    return counts.view(rows, levels).to(torch.float64)
+    return torch.where(upper <= first_occurring, first_occurring.double(), mapped).float()
 
 
 def _to_space(frames: torch.Tensor, space: str) -> torch.Tensor:
-    images = frames.permute(0, 3, 1, 2).float()
+    """Frames [B, H, W, 3] in the given space, still channel-last."""
     if space == "RGB":
-        return images
+        return frames.float()
     import kornia.color  # imported on first use: kornia is heavy for the pack's import
 
-    return kornia.color.rgb_to_hsv(images) if space == "HSV" else kornia.color.rgb_to_lab(images)
+    convert = kornia.color.rgb_to_hsv if space == "HSV" else kornia.color.rgb_to_lab
+    return convert(frames.float().permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
 def _from_space(channels: torch.Tensor, space: str) -> torch.Tensor:
-    if space != "RGB":
-        import kornia.color
+    if space == "RGB":
+        return channels
+    import kornia.color
 
-        convert = kornia.color.hsv_to_rgb if space == "HSV" else kornia.color.lab_to_rgb
-        channels = convert(channels)
-    return channels.permute(0, 2, 3, 1)
+    convert = kornia.color.hsv_to_rgb if space == "HSV" else kornia.color.lab_to_rgb
+    return convert(channels.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
 def to_grayscale(frames: torch.Tensor) -> torch.Tensor:

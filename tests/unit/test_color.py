@@ -5,14 +5,7 @@ import pytest
 import torch
 from skimage.exposure import match_histograms as skimage_match_histograms
 
-from deforum_core.color import (
-    LEVELS,
-    _channel_bounds,
-    _levels,
-    _to_space,
-    match_histograms,
-    to_grayscale,
-)
+from deforum_core.color import _RANGES, LEVELS, _to_space, match_histograms, to_grayscale
 from deforum_core.errors import ScheduleError
 from deforum_core.stages import ColorCoherenceStage
 
@@ -47,8 +40,9 @@ def noise_image(seed: int, size: int, power: float, low: float, high: float) -> 
 
 def cumulative_histograms(image: torch.Tensor, space: str) -> torch.Tensor:
     """Per-channel cumulative share of pixels at or below each level of the space, [3, L]."""
-    low, high = _channel_bounds(space, image.device)
-    levels = _levels(_to_space(image, space), low, high, LEVELS[space])[0].flatten(1)
+    low, high = torch.tensor(_RANGES[space]).T
+    scaled = (_to_space(image, space)[0] - low) / (high - low) * (LEVELS[space] - 1)
+    levels = scaled.round().clamp(0, LEVELS[space] - 1).long().reshape(-1, 3).T
     counts = torch.stack([torch.bincount(row, minlength=LEVELS[space]) for row in levels])
     return counts.cumsum(1).double() / levels.shape[1]
 
