@@ -84,9 +84,12 @@ def test_importing_the_pack_is_light_once_torch_is_loaded(pack):
 
 def test_readme_python_example_runs_and_its_comments_hold():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    examples = [block.split("```", 1)[0] for block in readme.split("```python\n")[1:]]
+    assert len(examples) == 2
     namespace: dict = {}
-    exec(compile(example, "README.md", "exec"), namespace)  # our own documentation
+    for example in examples:
+        exec(compile(example, "README.md", "exec"), namespace)  # our own documentation
+    assert namespace["noised"].shape == (1, 64, 64, 3)
     assert len(namespace["zoom"]) == 60
     assert namespace["angle"].key_frames(120) == [0, 30]
     frame = namespace["frame"]
