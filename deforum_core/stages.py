@@ -8,6 +8,7 @@ these objects, so a stage behaves the same in both.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from .enhance import adjust_contrast, unsharp_mask
 from .errors import ScheduleError
 from .keyframes import Schedule, parse_schedule
 from .noise import NOISE_TYPES, add_noise
-from .warp2d import BORDER_MODES, SAMPLING_MODES, Motion2D, warp_2d
+from .warp2d import BORDER_MODES, SAMPLING_MODES, Motion2D, motion_matrix, warp_frames
 
 COLOR_COHERENCE_MODES = ("None", *COLOR_SPACES, "Image")
 
@@ -46,6 +47,12 @@ NOISE_SCHEDULES = {"noise": "0:(0.065)"}
 FrameValues = dict[str, float]
 
 
+def tensor_digest(tensor: torch.Tensor) -> str:
+    """A short fingerprint of an image, to record which one a render used."""
+    data = tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class ScheduleSet:
     """Named keyframe schedules of one stage, parsed together."""
@@ -60,6 +67,10 @@ class ScheduleSet:
                 for name, text in texts.items()
             }
         )
+
+    def describe(self) -> dict[str, str]:
+        """The schedule texts, for the run's settings file."""
+        return {name: schedule.text for name, schedule in self.schedules.items()}
 
     def frame_values(
         self, max_frames: int, *, seed: int = 0, fps: float = 15.0
@@ -122,8 +133,25 @@ class Motion2DStage:
             flip_fv=values["perspective_flip_fv"],
         )
 
+    def matrix(self, values: FrameValues, width: int, height: int) -> torch.Tensor:
+        """One frame's source-to-destination matrix, [3, 3] float64."""
+        return motion_matrix(self.motion(values), width, height)
+
+    def warp(self, frames: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+        """Move frames [B, H, W, C] by a matrix, with this stage's border and sampling."""
+        return warp_frames(frames, matrix, border=self.border, sampling=self.sampling)
+
     def apply(self, frames: torch.Tensor, values: FrameValues) -> torch.Tensor:
-        return warp_2d(frames, self.motion(values), border=self.border, sampling=self.sampling)
+        """Move frames by one frame's motion."""
+        return self.warp(frames, self.matrix(values, frames.shape[2], frames.shape[1]))
+
+    def describe(self) -> dict:
+        return {
+            "schedules": self.schedules.describe(),
+            "perspective_flip": self.perspective_flip,
+            "border": self.border,
+            "sampling": self.sampling,
+        }
 
 
 @dataclass(frozen=True)
@@ -135,6 +163,9 @@ class EnhanceStage:
     @classmethod
     def parse(cls, texts: Mapping[str, str]) -> EnhanceStage:
         return cls(ScheduleSet.parse({**ENHANCE_SCHEDULES, **texts}))
+
+    def describe(self) -> dict:
+        return {"schedules": self.schedules.describe()}
 
     def apply(
         self, frames: torch.Tensor, values: FrameValues, mask: torch.Tensor | None = None
@@ -172,6 +203,15 @@ class NoiseStage:
             octaves,
             persistence,
         )
+
+    def describe(self) -> dict:
+        return {
+            "schedules": self.schedules.describe(),
+            "noise_type": self.noise_type,
+            "perlin_scale": list(self.perlin_scale),
+            "octaves": self.octaves,
+            "persistence": self.persistence,
+        }
 
     def apply(
         self,
@@ -218,6 +258,15 @@ class ColorCoherenceStage:
                 f"refresh_every must be 0 (never) or more, got {self.refresh_every}",
                 parameter="refresh_every",
             )
+
+    def describe(self) -> dict:
+        image = None if self.image is None else tensor_digest(self.image)
+        return {
+            "mode": self.mode,
+            "refresh_every": self.refresh_every,
+            "force_grayscale": self.force_grayscale,
+            "image": image,
+        }
 
     def refreshes_reference(self, frame: int) -> bool:
         """Whether the reference is taken from this frame's output."""

@@ -1,0 +1,276 @@
+"""The Deforum frame loop: warp, coherence, contrast, anti-blur, noise, diffuse, cadence.
+
+Frames are rendered in Deforum's order and streamed to the run directory; only the last
+diffused frame, the next one and the colour reference are held in memory, however long the
+animation. With cadence c, frames 0, c, 2c, ... are diffused and each frame between two of
+them blends the earlier one moved forward by the camera with the later one moved back, by
+position, so every diffused frame appears unchanged at its own index; frames after the last
+diffused frame follow the camera from it, and every frame up to max_frames is written.
+Without a diffuser the loop is a motion preview: the prepared frame stands in for the
+diffused one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..diffusion.backend import DiffusionBackend, DiffusionRequest, FrameText
+from ..errors import ScheduleError
+from ..prompts import PromptSchedule
+from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, NoiseStage, tensor_digest
+from .rundir import STATE_FILE, RunDirectory, quantize
+from .settings import AnimationSettings, FrameSchedules
+
+
+class RenderCancelled(Exception):
+    """Raised by a cancel check between frames; every file written so far is whole."""
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The configured stages of a render; all but the prompts are optional."""
+
+    prompts: PromptSchedule
+    motion: Motion2DStage | None = None
+    color: ColorCoherenceStage | None = None
+    enhance: EnhanceStage | None = None
+    noise: NoiseStage | None = None
+
+    def describe(self) -> dict:
+        prompts = {
+            "keys": [[e.key.expression.text, e.template.text] for e in self.prompts.entries],
+            "positive": self.prompts.positive.text,
+            "negative": self.prompts.negative.text,
+        }
+        stages = {
+            "motion": self.motion,
+            "color": self.color,
+            "enhance": self.enhance,
+            "noise": self.noise,
+        }
+        described = {name: stage and stage.describe() for name, stage in stages.items()}
+        return {"prompts": prompts, **described}
+
+
+def _no_op(*_arguments) -> None:
+    return None
+
+
+@dataclass
+class RenderCallbacks:
+    """How the loop reports: on_frame(index, total, frame) after each written frame, and
+    check_cancel() before each frame, which raises RenderCancelled (or any error) to stop."""
+
+    on_frame: Callable[[int, int, torch.Tensor], None] = _no_op
+    check_cancel: Callable[[], None] = _no_op
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    run_dir: Path
+    settings: AnimationSettings
+    frames_written: int
+    last_frame: torch.Tensor = field(repr=False)
+
+
+def render_animation(
+    settings: AnimationSettings,
+    stages: Stages,
+    diffuser: DiffusionBackend | None,
+    run_dir: Path,
+    *,
+    init_image: torch.Tensor | None = None,
+    resume: bool = False,
+    callbacks: RenderCallbacks | None = None,
+) -> RenderResult:
+    """Render every frame of the animation into run_dir (see the module docstring)."""
+    directory = RunDirectory(run_dir)
+    if resume and settings.seed == -1:
+        saved = directory.read_json("settings.json") or {}
+        settings = AnimationSettings(**{**settings.as_dict(), "seed": saved.get("seed", -1)})
+    resolved = settings.with_resolved_seed()
+    record = {
+        **resolved.as_dict(),
+        "stages": stages.describe(),
+        "diffuser": getattr(diffuser, "name", None),
+        "init_image": None if init_image is None else tensor_digest(init_image),
+    }
+    loop = _Loop(resolved, stages, diffuser, directory, init_image, callbacks or RenderCallbacks())
+    return loop.run(directory.prepare(record, resume=resume))
+
+
+class _Loop:
+    """One render's state: the frame values, and the frames kept between keys."""
+
+    def __init__(
+        self,
+        settings: AnimationSettings,
+        stages: Stages,
+        diffuser: DiffusionBackend | None,
+        directory: RunDirectory,
+        init_image: torch.Tensor | None,
+        callbacks: RenderCallbacks,
+    ) -> None:
+        self.settings = settings
+        self.stages = stages
+        self.diffuser = diffuser
+        self.directory = directory
+        self.callbacks = callbacks
+        self.init_image = None if init_image is None else self._fit(init_image)
+        frames, seed, fps = settings.max_frames, settings.seed, settings.fps
+        self.schedules = FrameSchedules.evaluate(settings)
+        self.prompts = stages.prompts.evaluate(frames, seed=seed, fps=fps)
+        self.motion_values = self._values(stages.motion)
+        self.enhance_values = self._values(stages.enhance)
+        self.noise_values = self._values(stages.noise)
+        self.written = 0
+
+    def _values(self, stage) -> list[dict[str, float]] | None:
+        if stage is None:
+            return None
+        settings = self.settings
+        return stage.schedules.frame_values(
+            settings.max_frames, seed=settings.seed, fps=settings.fps
+        )
+
+    def _fit(self, image: torch.Tensor) -> torch.Tensor:
+        """The init image at the render's size (resized like Deforum does), RGB."""
+        image = image[:1, ..., :3]
+        size = (self.settings.height, self.settings.width)
+        if tuple(image.shape[1:3]) != size:
+            resized = F.interpolate(image.permute(0, 3, 1, 2), size, mode="bicubic", antialias=True)
+            image = resized.permute(0, 2, 3, 1)
+        return quantize(image)
+
+    # -- camera -------------------------------------------------------------------------------
+    def _matrix(self, start: int, end: int) -> torch.Tensor:
+        """The camera's combined motion from frame start to frame end (start <= end)."""
+        combined = torch.eye(3, dtype=torch.float64)
+        if self.stages.motion is None or self.settings.animation_mode != "2D":
+            return combined
+        width, height = self.settings.width, self.settings.height
+        for frame in range(start + 1, end + 1):
+            step = self.stages.motion.matrix(self.motion_values[frame], width, height)
+            combined = step @ combined
+        return combined
+
+    def _move(self, frame: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+        if self.stages.motion is None or torch.equal(matrix, torch.eye(3, dtype=torch.float64)):
+            return frame
+        return self.stages.motion.warp(frame, matrix)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self, state: dict | None) -> RenderResult:
+        keys = self.settings.diffused_frames()
+        previous, previous_key, reference, reference_key = None, None, None, None
+        start = 0
+        if state is not None and state.get("last_key_frame") is not None:
+            previous_key = state["last_key_frame"]
+            previous = self.directory.read_frame(previous_key)
+            reference_key = state.get("reference_frame")
+            if reference_key is not None:
+                reference = self.directory.read_frame(reference_key)
+            start = keys.index(previous_key) + 1
+            self.written = previous_key + 1
+
+        for key in keys[start:]:
+            self.callbacks.check_cancel()
+            image = self._diffuse_key(key, previous, previous_key, reference)
+            color = self.stages.color
+            if color is not None and (reference is None or color.refreshes_reference(key)):
+                reference, reference_key = image, key
+            if previous is not None:
+                self._write_between(previous, previous_key, image, key)
+            self._write(key, image)
+            self.directory.write_json(
+                STATE_FILE,
+                {"last_key_frame": key, "reference_frame": reference_key, "complete": False},
+            )
+            previous, previous_key = image, key
+
+        for frame in range(previous_key + 1, self.settings.max_frames):
+            self.callbacks.check_cancel()
+            self._write(frame, self._move(previous, self._matrix(previous_key, frame)))
+        self.directory.write_json(
+            STATE_FILE,
+            {"last_key_frame": previous_key, "reference_frame": reference_key, "complete": True},
+        )
+        last = self.directory.read_frame(self.settings.max_frames - 1)
+        return RenderResult(self.directory.path, self.settings, self.written, last)
+
+    def _write(self, index: int, frame: torch.Tensor) -> None:
+        self.directory.write_frame(index, frame)
+        self.written = max(self.written, index + 1)
+        self.callbacks.on_frame(index, self.settings.max_frames, frame)
+
+    def _write_between(
+        self, earlier: torch.Tensor, earlier_key: int, later: torch.Tensor, later_key: int
+    ) -> None:
+        for frame in range(earlier_key + 1, later_key):
+            self.callbacks.check_cancel()
+            weight = (frame - earlier_key) / (later_key - earlier_key)
+            forward = self._move(earlier, self._matrix(earlier_key, frame))
+            backward = self._move(later, torch.linalg.inv(self._matrix(frame, later_key)))
+            self._write(frame, quantize(forward * (1.0 - weight) + backward * weight))
+
+    def _diffuse_key(
+        self,
+        key: int,
+        previous: torch.Tensor | None,
+        previous_key: int | None,
+        reference: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """Prepare the frame in Deforum's order and diffuse it; returns it at 8-bit levels."""
+        seed = self.schedules.seeds[key]
+        if previous is None or self.settings.animation_mode == "None":
+            prepared, strength = self.init_image, self.settings.init_strength
+        else:
+            prepared = self._move(previous, self._matrix(previous_key, key))
+            if self.stages.color is not None:
+                prepared = self.stages.color.apply(prepared, reference)
+            if self.stages.enhance is not None:
+                prepared = self.stages.enhance.apply(prepared, self.enhance_values[key])
+            if self.stages.noise is not None:
+                prepared = self.stages.noise.apply(prepared, self.noise_values[key], seed)
+            strength = self.schedules.strength[key]
+        if self.diffuser is None:
+            if prepared is None:
+                raise ScheduleError(
+                    "a motion preview (no diffuser) needs an init image",
+                    parameter="init_image",
+                    hint="connect an init image, or a diffuser to generate the first frame",
+                )
+            return quantize(prepared)
+        prompt = self.prompts[key]
+        request = DiffusionRequest(
+            text=FrameText(
+                prompt.positive,
+                prompt.negative,
+                prompt.next_positive,
+                prompt.next_negative,
+                prompt.blend,
+            ),
+            strength=strength,
+            steps=self.schedules.steps[key],
+            cfg=self.schedules.cfg[key],
+            seed=seed,
+            width=self.settings.width,
+            height=self.settings.height,
+            image=prepared,
+        )
+        return quantize(self.diffuser.diffuse(request).image[:1, ..., :3])
+
+
+def frames_digest(run_dir: Path) -> str:
+    """One fingerprint of all frame files of a run, to compare renders byte for byte."""
+    digest = hashlib.sha256()
+    for path in RunDirectory(run_dir).frame_paths():
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

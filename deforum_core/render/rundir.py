@@ -1,0 +1,125 @@
+"""A render's run directory: frames streamed to disk, the resolved settings, resume state.
+
+Every file is written to a temporary name and renamed into place, so a crash or a cancel
+leaves whole files only. Frames are 8-bit PNGs named frame_00000.png, ...; the loop keeps
+its frames at 8-bit precision too, so a frame read back for a resume is the very frame an
+uninterrupted run would have continued from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+FRAME_PATTERN = "frame_{:05d}.png"
+SETTINGS_FILE = "settings.json"
+STATE_FILE = "state.json"
+
+
+class RunDirectoryError(ValueError):
+    """A run directory that cannot be used as asked; the message says what to do."""
+
+
+def quantize(frames: torch.Tensor) -> torch.Tensor:
+    """Frames rounded to the 8-bit levels a PNG stores, so what is kept equals what is saved."""
+    return frames.clamp(0.0, 1.0).mul(255.0).round_().div_(255.0)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.partial")
+    with open(temporary, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+
+
+def encode_png(frame: torch.Tensor) -> bytes:
+    """One frame [H, W, C] in 0..1 as PNG bytes."""
+    import cv2
+
+    pixels = quantize(frame).mul(255.0).to("cpu", torch.uint8).numpy()
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OSError("PNG encoding failed")
+    return encoded.tobytes()
+
+
+def decode_png(path: Path) -> torch.Tensor:
+    """A frame PNG as [1, H, W, 3] floats in 0..1."""
+    import cv2
+
+    pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if pixels is None:
+        raise RunDirectoryError(f"cannot read frame {path}")
+    rgb = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    return torch.from_numpy(np.ascontiguousarray(rgb)).float().div_(255.0).unsqueeze(0)
+
+
+class RunDirectory:
+    """The folder of one render."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def frame_path(self, index: int) -> Path:
+        return self.path / FRAME_PATTERN.format(index)
+
+    def write_frame(self, index: int, frame: torch.Tensor) -> Path:
+        """Write frame [1, H, W, C] or [H, W, C] atomically; returns its path."""
+        path = self.frame_path(index)
+        _atomic_write_bytes(path, encode_png(frame[0] if frame.dim() == 4 else frame))
+        return path
+
+    def read_frame(self, index: int) -> torch.Tensor:
+        return decode_png(self.frame_path(index))
+
+    def frame_paths(self) -> list[Path]:
+        """Written frames in order."""
+        return sorted(self.path.glob("frame_*.png"))
+
+    def write_json(self, name: str, content: dict[str, Any]) -> None:
+        data = json.dumps(content, indent=2, sort_keys=True).encode("utf-8")
+        _atomic_write_bytes(self.path / name, data)
+
+    def read_json(self, name: str) -> dict[str, Any] | None:
+        path = self.path / name
+        if not path.is_file():
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def prepare(self, settings: dict[str, Any], *, resume: bool) -> dict[str, Any] | None:
+        """Create the folder for a new render, or check it for a resume.
+
+        Returns the saved state to resume from (None for a fresh start). A new render never
+        reuses a folder that holds frames; a resume refuses settings that differ from the
+        saved ones and never rewrites the settings file.
+        """
+        settings = json.loads(json.dumps(settings))  # as it reads back from the file
+        saved = self.read_json(SETTINGS_FILE)
+        if resume:
+            if saved is None:
+                raise RunDirectoryError(
+                    f"nothing to resume in {self.path}: it holds no {SETTINGS_FILE}; "
+                    "turn resume off to start a new render"
+                )
+            if saved != settings:
+                changed = sorted(k for k in settings.keys() | saved.keys()
+                                 if settings.get(k) != saved.get(k))  # fmt: skip
+                raise RunDirectoryError(
+                    f"cannot resume {self.path.name}: the settings differ from the saved ones "
+                    f"({', '.join(changed)}); restore them or start a new render"
+                )
+            return self.read_json(STATE_FILE)
+        if self.path.exists() and any(self.path.glob("frame_*.png")):
+            raise RunDirectoryError(
+                f"{self.path} already holds frames; choose another run name or resume it"
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.write_json(SETTINGS_FILE, settings)
+        return None

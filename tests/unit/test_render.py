@@ -1,0 +1,215 @@
+"""The frame loop with a recording test backend: cadence, order, streaming, resume, cancel."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from deforum_core.diffusion.backend import DiffusionRequest, DiffusionResult
+from deforum_core.errors import ScheduleError
+from deforum_core.prompts import parse_prompt_schedule
+from deforum_core.render import (
+    AnimationSettings,
+    RenderCallbacks,
+    RenderCancelled,
+    RunDirectory,
+    RunDirectoryError,
+    Stages,
+    render_animation,
+)
+from deforum_core.render.animator import frames_digest
+from deforum_core.render.rundir import quantize
+from deforum_core.stages import ColorCoherenceStage, Motion2DStage, NoiseStage
+from deforum_core.warp2d import Motion2D, warp_2d
+
+
+class RecordingBackend:
+    """A stand-in diffuser: returns a random picture drawn from the request's seed, mixed
+    with the input by strength, and records every request."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.requests: list[DiffusionRequest] = []
+        self.outputs: list[torch.Tensor] = []
+
+    def diffuse(self, request: DiffusionRequest) -> DiffusionResult:
+        self.requests.append(request)
+        generator = torch.Generator().manual_seed(request.seed)
+        fresh = torch.rand(1, request.height, request.width, 3, generator=generator)
+        if request.image is not None:
+            fresh = request.image * request.strength + fresh * (1 - request.strength)
+        self.outputs.append(quantize(fresh))
+        return DiffusionResult(fresh, request.steps)
+
+
+PROMPTS = parse_prompt_schedule('{"0": "a cat", "6": "a dog"}')
+
+
+def settings(**overrides) -> AnimationSettings:
+    values = {"max_frames": 10, "width": 32, "height": 32, "seed": 5, "diffusion_cadence": 3}
+    return AnimationSettings(**{**values, **overrides})
+
+
+def still_motion(**schedules) -> Motion2DStage:
+    return Motion2DStage.parse({"zoom": "0:(1)", **schedules}, sampling="bilinear")
+
+
+def frames(run_dir: Path) -> list[torch.Tensor]:
+    directory = RunDirectory(run_dir)
+    return [directory.read_frame(index) for index in range(len(directory.frame_paths()))]
+
+
+def test_cadence_3_over_10_frames_diffuses_0_3_6_9_and_writes_every_frame(tmp_path):
+    backend = RecordingBackend()
+    result = render_animation(
+        settings(), Stages(PROMPTS, still_motion()), backend, tmp_path / "run"
+    )
+    written = frames(tmp_path / "run")
+    assert len(written) == 10 and result.frames_written == 10
+    assert len(backend.requests) == 4
+    for key, output in zip([0, 3, 6, 9], backend.outputs, strict=True):
+        assert torch.equal(written[key], output)  # a diffused frame at its own index
+    assert backend.requests[0].image is None  # frame 0 is txt2img without an init image
+    assert [r.text.positive for r in backend.requests] == ["a cat", "a cat", "a dog", "a dog"]
+    assert backend.requests[1].text.blend == pytest.approx(0.5)
+
+
+def test_in_between_frames_lie_between_their_neighbours(tmp_path):
+    render_animation(
+        settings(), Stages(PROMPTS, still_motion()), RecordingBackend(), tmp_path / "r"
+    )
+    written = frames(tmp_path / "r")
+    for earlier, later in [(0, 3), (3, 6), (6, 9)]:
+        low = torch.minimum(written[earlier], written[later])
+        high = torch.maximum(written[earlier], written[later])
+        for index in range(earlier + 1, later):
+            weight = (index - earlier) / (later - earlier)
+            blend = written[earlier] * (1 - weight) + written[later] * weight
+            assert torch.all(written[index] >= low - 0.5 / 255)
+            assert torch.all(written[index] <= high + 0.5 / 255)
+            assert torch.allclose(written[index], blend, atol=0.5 / 255 + 1e-6)
+
+
+def test_in_betweens_follow_the_camera_from_both_sides(tmp_path):
+    stages = Stages(PROMPTS, still_motion(translation_x="0:(2)"))
+    render_animation(settings(max_frames=4), stages, RecordingBackend(), tmp_path / "r")
+    written = frames(tmp_path / "r")
+    sampling = {"border": "replicate", "sampling": "bilinear"}
+    forward = warp_2d(written[0], Motion2D(translation_x=2), **sampling)
+    backward = warp_2d(written[3], Motion2D(translation_x=-4), **sampling)
+    assert torch.allclose(written[1], quantize(forward * (2 / 3) + backward / 3), atol=1e-6)
+
+
+def test_the_last_block_is_written_following_the_camera(tmp_path):
+    backend = RecordingBackend()
+    stages = Stages(PROMPTS, still_motion(translation_x="0:(3)"))
+    render_animation(settings(max_frames=11), stages, backend, tmp_path / "r")
+    written = frames(tmp_path / "r")
+    assert len(written) == 11 and len(backend.requests) == 4  # Deforum dropped frames 9-10
+    moved = warp_2d(written[9], Motion2D(translation_x=3), sampling="bilinear")
+    assert torch.allclose(written[10], quantize(moved), atol=1e-6)
+
+
+def test_each_diffused_frame_is_prepared_from_the_previous_one_moved_by_the_camera(tmp_path):
+    backend = RecordingBackend()
+    stages = Stages(PROMPTS, still_motion(translation_x="0:(1)"))
+    render_animation(settings(max_frames=7), stages, backend, tmp_path / "r")
+    written = frames(tmp_path / "r")
+    expected = warp_2d(written[0], Motion2D(translation_x=3), sampling="bilinear")
+    assert torch.allclose(backend.requests[1].image, expected, atol=1e-6)
+    assert backend.requests[1].strength == pytest.approx(0.65)
+    assert [r.steps for r in backend.requests] == [25, 25, 25]
+    assert [r.seed for r in backend.requests] == [5, 6, 7]  # iter: +1 per diffused frame
+
+
+def test_same_inputs_give_byte_identical_frames(tmp_path):
+    stages = Stages(PROMPTS, still_motion(angle="0:(2)"), ColorCoherenceStage("LAB"),
+                    noise=NoiseStage.parse({"noise": "0:(0.05)"}))  # fmt: skip
+    render_animation(settings(), stages, RecordingBackend(), tmp_path / "a")
+    render_animation(settings(), stages, RecordingBackend(), tmp_path / "b")
+    assert frames_digest(tmp_path / "a") == frames_digest(tmp_path / "b")
+
+
+def cancel_after(count: int) -> RenderCallbacks:
+    written = []
+
+    def on_frame(index, total, frame):
+        written.append(index)
+
+    def check_cancel():
+        if len(written) >= count:
+            raise RenderCancelled()
+
+    return RenderCallbacks(on_frame=on_frame, check_cancel=check_cancel)
+
+
+@pytest.mark.parametrize("stop_after", [1, 4, 5, 8])
+def test_resume_after_a_cancel_gives_the_same_frames(tmp_path, stop_after):
+    stages = Stages(PROMPTS, still_motion(angle="0:(2)"), ColorCoherenceStage("RGB"),
+                    noise=NoiseStage.parse({"noise": "0:(0.05)"}))  # fmt: skip
+    render_animation(settings(seed=-1), stages, RecordingBackend(), tmp_path / "whole")
+    whole_seed = RunDirectory(tmp_path / "whole").read_json("settings.json")["seed"]
+
+    run = tmp_path / "parts"
+    with pytest.raises(RenderCancelled):
+        render_animation(settings(seed=whole_seed), stages, RecordingBackend(), run,
+                         callbacks=cancel_after(stop_after))  # fmt: skip
+    assert not list(run.glob(".*partial"))  # only whole files
+    settings_before = (run / "settings.json").read_bytes()
+    render_animation(settings(seed=whole_seed), stages, RecordingBackend(), run, resume=True)
+    assert (run / "settings.json").read_bytes() == settings_before  # never overwritten
+    assert frames_digest(run) == frames_digest(tmp_path / "whole")
+
+
+def test_resume_keeps_a_drawn_seed(tmp_path):
+    stages = Stages(PROMPTS, still_motion())
+    run = tmp_path / "run"
+    with pytest.raises(RenderCancelled):
+        render_animation(settings(seed=-1), stages, RecordingBackend(), run,
+                         callbacks=cancel_after(2))  # fmt: skip
+    drawn = RunDirectory(run).read_json("settings.json")["seed"]
+    backend = RecordingBackend()
+    render_animation(settings(seed=-1), stages, backend, run, resume=True)
+    assert backend.requests[0].seed == drawn + 1  # continues the recorded seed sequence
+
+
+def test_resume_refuses_changed_settings_and_new_runs_refuse_used_folders(tmp_path):
+    stages = Stages(PROMPTS, still_motion())
+    render_animation(settings(), stages, RecordingBackend(), tmp_path / "run")
+    with pytest.raises(RunDirectoryError, match=r"settings differ .*max_frames"):
+        render_animation(settings(max_frames=12), stages, RecordingBackend(), tmp_path / "run",
+                         resume=True)  # fmt: skip
+    with pytest.raises(RunDirectoryError, match="already holds frames"):
+        render_animation(settings(), stages, RecordingBackend(), tmp_path / "run")
+    with pytest.raises(RunDirectoryError, match="nothing to resume"):
+        render_animation(settings(), stages, RecordingBackend(), tmp_path / "new", resume=True)
+
+
+def test_motion_preview_without_a_diffuser_moves_the_init_image(tmp_path):
+    init = torch.rand(1, 48, 40, 3, generator=torch.Generator().manual_seed(3))
+    stages = Stages(PROMPTS, still_motion(translation_x="0:(1)"))
+    result = render_animation(settings(max_frames=5, diffusion_cadence=1), stages, None,
+                              tmp_path / "r", init_image=init)  # fmt: skip
+    written = frames(tmp_path / "r")
+    assert written[0].shape == (1, 32, 32, 3)  # resized to the render size
+    expected = warp_2d(written[0], Motion2D(translation_x=4), sampling="bilinear")
+    assert torch.allclose(written[4][:, :, 5:], expected[:, :, 5:], atol=2 / 255)
+    assert torch.equal(result.last_frame, written[4])
+    with pytest.raises(ScheduleError, match="needs an init image"):
+        render_animation(settings(), stages, None, tmp_path / "none")
+
+
+def test_mode_none_diffuses_every_frame_from_text(tmp_path):
+    backend = RecordingBackend()
+    render_animation(settings(animation_mode="None", max_frames=4), Stages(PROMPTS), backend,
+                     tmp_path / "r")  # fmt: skip
+    assert len(backend.requests) == 4
+    assert all(request.image is None for request in backend.requests)
+
+
+def test_out_of_range_schedules_are_refused_before_rendering(tmp_path):
+    with pytest.raises(ScheduleError, match=r"strength_schedule: 1.08 is outside 0..1 at frame 4"):
+        render_animation(settings(strength_schedule="0:(0.6), 5:(1.2)"), Stages(PROMPTS), None,
+                         tmp_path / "r")  # fmt: skip
+    assert not (tmp_path / "r").exists()  # checked before anything is written
