@@ -1,0 +1,91 @@
+"""Prompt conditioning shared by the backends: encode each text once, blend between prompts.
+
+Deforum interpolates from the current keyframed prompt to the next one by the prompt
+schedule's weight. Encoders give [B, 77·k, C] embeddings (k token chunks) and an optional
+pooled vector; two prompts may have different chunk counts, so the shorter one is padded
+with chunks of the empty prompt (what the text encoder itself puts after a short prompt)
+before the linear interpolation.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .backend import FrameText
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """A text encoder's output for one prompt: token embeddings and an optional pooled one."""
+
+    tokens: torch.Tensor  # [B, T, C]
+    pooled: torch.Tensor | None = None
+
+
+class EmbeddingCache:
+    """Encodes each distinct text once; keeps the most recently used `capacity` texts.
+
+    Prompts with per-frame math render a new text on every frame, so the cache is bounded.
+    """
+
+    def __init__(self, encode: Callable[[str], Embedding], capacity: int = 32) -> None:
+        self._encode = encode
+        self._capacity = capacity
+        self._entries: OrderedDict[str, Embedding] = OrderedDict()
+        self.encoded = 0  # how many texts were actually run through the encoder
+
+    def __call__(self, text: str) -> Embedding:
+        entry = self._entries.get(text)
+        if entry is None:
+            entry = self._encode(text)
+            self.encoded += 1
+            self._entries[text] = entry
+            if len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(text)
+        return entry
+
+
+def pad_tokens(tokens: torch.Tensor, length: int, pad_chunk: torch.Tensor) -> torch.Tensor:
+    """Extend [B, T, C] token embeddings to `length` tokens with copies of `pad_chunk`."""
+    missing = length - tokens.shape[1]
+    if missing <= 0:
+        return tokens
+    chunk = pad_chunk.to(tokens).expand(tokens.shape[0], -1, -1)
+    copies = -(-missing // chunk.shape[1])
+    padding = chunk.repeat(1, copies, 1)[:, :missing]
+    return torch.cat([tokens, padding], dim=1)
+
+
+def blend_embeddings(
+    current: Embedding, following: Embedding, weight: float, pad_chunk: torch.Tensor
+) -> Embedding:
+    """Linear interpolation current→following by `weight` (0 gives current exactly)."""
+    if weight <= 0.0:
+        return current
+    if weight >= 1.0:
+        return following
+    length = max(current.tokens.shape[1], following.tokens.shape[1])
+    start = pad_tokens(current.tokens, length, pad_chunk)
+    end = pad_tokens(following.tokens, length, pad_chunk)
+    pooled = None
+    if current.pooled is not None and following.pooled is not None:
+        pooled = torch.lerp(current.pooled, following.pooled.to(current.pooled), weight)
+    return Embedding(torch.lerp(start, end.to(start), weight), pooled)
+
+
+def frame_embeddings(cache: EmbeddingCache, text: FrameText) -> tuple[Embedding, Embedding]:
+    """Positive and negative embeddings of one frame, blended towards the next prompts."""
+    pairs = ((text.positive, text.next_positive), (text.negative, text.next_negative))
+    results = []
+    for current, following in pairs:
+        embedding = cache(current)
+        if text.blend > 0.0 and following is not None and following != current:
+            embedding = blend_embeddings(embedding, cache(following), text.blend, cache("").tokens)
+        results.append(embedding)
+    return results[0], results[1]

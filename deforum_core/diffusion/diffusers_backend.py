@@ -1,0 +1,283 @@
+"""The diffusers backend: SD 1.x/2.x/SDXL from a diffusers folder or a single checkpoint file.
+
+Used by the command line and by the Deforum Diffusers Loader node. Loading never reaches a
+model hub (local_files_only). The denoising loop is the pack's own rather than a diffusers
+pipeline's __call__, so the strength→steps rule is exactly Deforum's (steps.py) instead of
+diffusers' `int(steps * strength)`, and all noise comes from one seeded CPU generator.
+diffusers and transformers are imported inside functions: importing the pack stays light.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .backend import DiffusionError, DiffusionRequest, DiffusionResult, check_request, unchanged
+from .conditioning import Embedding, EmbeddingCache, frame_embeddings
+from .samplers import scheduler_spec
+
+CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
+_SDXL_KEY = "conditioner.embedders.1."  # the second text encoder only SDXL checkpoints have
+_CONFIG_HINT = (
+    "single-file checkpoints need their model configs offline: pass `config`, a diffusers "
+    "folder of the same model type (model_index.json with the unet/vae/text_encoder/"
+    "tokenizer configs; weights are not needed), or load a diffusers folder instead"
+)
+
+
+class DiffusersBackend:
+    """Diffuses frames with a loaded StableDiffusion(XL)Pipeline's components."""
+
+    name = "diffusers"
+
+    def __init__(self, pipeline: Any, sampler: str = "euler_a") -> None:
+        import diffusers
+
+        spec = scheduler_spec(sampler)
+        self.sampler = sampler
+        self._scheduler_class = getattr(diffusers, spec.class_name)
+        self._scheduler_config = {**pipeline.scheduler.config, **spec.overrides}
+        self.pipeline = pipeline
+        for component in pipeline.components.values():
+            if isinstance(component, torch.nn.Module):
+                component.eval()  # dropout and friends off: the same seed gives the same frame
+        self.is_xl = getattr(pipeline, "text_encoder_2", None) is not None
+        if self.is_xl:
+            _check_xl_base(pipeline)
+        self.embeddings = EmbeddingCache(self._encode_text)
+
+    @property
+    def device(self) -> torch.device:
+        return self.pipeline.unet.device
+
+    def diffuse(self, request: DiffusionRequest) -> DiffusionResult:
+        check_request(request)
+        kept = unchanged(request)
+        if kept is not None:
+            return kept
+        with torch.inference_mode():
+            image = self._diffuse(request)
+        target = request.image.device if request.image is not None else torch.device("cpu")
+        return DiffusionResult(image.to(target), request.steps - request.start)
+
+    def _diffuse(self, request: DiffusionRequest) -> torch.Tensor:
+        unet, vae = self.pipeline.unet, self.pipeline.vae
+        scheduler = self._scheduler_class.from_config(self._scheduler_config)
+        scheduler.set_timesteps(request.steps, device=self.device)
+        begin = request.start * scheduler.order
+        timesteps = scheduler.timesteps[begin:]
+        if hasattr(scheduler, "set_begin_index"):
+            scheduler.set_begin_index(begin)
+
+        width, height = request.size
+        factor = 2 ** (len(vae.config.block_out_channels) - 1)
+        batch = request.image.shape[0] if request.image is not None else 1
+        shape = (batch, unet.config.in_channels, height // factor, width // factor)
+        generator = torch.Generator("cpu").manual_seed(request.seed)
+        noise = torch.randn(shape, generator=generator).to(self.device, unet.dtype)
+        if request.is_img2img:
+            latents = scheduler.add_noise(self._encode_image(request.image), noise, timesteps[:1])
+        else:
+            latents = noise * scheduler.init_noise_sigma
+
+        positive, negative = frame_embeddings(self.embeddings, request.text)
+        guided = request.cfg != 1.0
+        conditioning = self._unet_conditioning(positive, negative, batch, guided, (height, width))
+        step_takes_generator = "generator" in inspect.signature(scheduler.step).parameters
+        extra = {"generator": generator} if step_takes_generator else {}
+        for timestep in timesteps:
+            model_input = torch.cat([latents, latents]) if guided else latents
+            model_input = scheduler.scale_model_input(model_input, timestep)
+            prediction = unet(model_input, timestep, **conditioning).sample
+            if guided:
+                unconditional, conditional = prediction.chunk(2)
+                prediction = unconditional + request.cfg * (conditional - unconditional)
+            latents = scheduler.step(prediction, timestep, latents, **extra).prev_sample
+        return self._decode(latents)
+
+    def _unet_conditioning(
+        self,
+        positive: Embedding,
+        negative: Embedding,
+        batch: int,
+        guided: bool,
+        size: tuple[int, int],
+    ) -> dict[str, Any]:
+        """UNet keyword arguments: text embeddings (negative first when guided), and for
+        SDXL the pooled embeddings and size ids (original size, crop 0,0, target size)."""
+        parts = [negative, positive] if guided else [positive]
+        dtype = self.pipeline.unet.dtype
+        tokens = torch.cat([part.tokens.expand(batch, -1, -1) for part in parts]).to(dtype)
+        arguments: dict[str, Any] = {"encoder_hidden_states": tokens}
+        if self.is_xl:
+            pooled = torch.cat([part.pooled.expand(batch, -1) for part in parts]).to(dtype)
+            ids = torch.tensor([[*size, 0, 0, *size]], device=self.device, dtype=dtype)
+            arguments["added_cond_kwargs"] = {
+                "text_embeds": pooled,
+                "time_ids": ids.expand(pooled.shape[0], -1),
+            }
+        return arguments
+
+    def _encode_text(self, text: str) -> Embedding:
+        encoded = self.pipeline.encode_prompt(
+            prompt=text, device=self.device, num_images_per_prompt=1,
+            do_classifier_free_guidance=False,
+        )  # fmt: skip
+        tokens = encoded[0]
+        pooled = encoded[2] if self.is_xl else None
+        if self.is_xl and not text and self.pipeline.config.force_zeros_for_empty_prompt:
+            # SDXL was trained with zeros, not the encoded empty text, as "no prompt"
+            tokens, pooled = torch.zeros_like(tokens), torch.zeros_like(pooled)
+        return Embedding(tokens, pooled)
+
+    def _encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        vae = self.pipeline.vae
+        pixels = image[..., :3].permute(0, 3, 1, 2).to(self.device, vae.dtype) * 2.0 - 1.0
+        latents = vae.encode(pixels).latent_dist.mode()
+        shift = getattr(vae.config, "shift_factor", None) or 0.0
+        return ((latents - shift) * vae.config.scaling_factor).to(self.pipeline.unet.dtype)
+
+    def _decode(self, latents: torch.Tensor) -> torch.Tensor:
+        vae = self.pipeline.vae
+        shift = getattr(vae.config, "shift_factor", None) or 0.0
+        latents = latents.to(vae.dtype) / vae.config.scaling_factor + shift
+        pixels = vae.decode(latents).sample
+        return (pixels / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).float()
+
+
+def _check_xl_base(pipeline: Any) -> None:
+    """SDXL refiners condition on an aesthetic score instead of the crop/size ids."""
+    unet = pipeline.unet
+    expected = (
+        6 * unet.config.addition_time_embed_dim + pipeline.text_encoder_2.config.projection_dim
+    )
+    if unet.add_embedding.linear_1.in_features != expected:
+        raise DiffusionError(
+            "model: SDXL refiner checkpoints are not supported by the Deforum diffusion stage",
+            hint="load an SDXL base checkpoint",
+        )
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_diffusers_backend(
+    source: str | Path,
+    *,
+    sampler: str = "euler_a",
+    config: str | Path | None = None,
+    device: str | torch.device | None = None,
+) -> DiffusersBackend:
+    """Load a diffusers folder or a single-file SD 1.x/2.x/SDXL checkpoint, offline.
+
+    Half precision on a GPU, float32 on the CPU; the VAE stays float32 where its config asks
+    for it (force_upcast), since SD VAEs overflow in half precision.
+    """
+    scheduler_spec(sampler)  # an unknown sampler fails before the model is loaded
+    path = Path(source).expanduser()
+    device = torch.device(device) if device is not None else default_device()
+    dtype = torch.float16 if device.type == "cuda" else torch.float32
+    if path.is_dir():
+        pipeline = _load_folder(path, dtype)
+    elif path.is_file():
+        pipeline = _load_file(path, dtype, config)
+    else:
+        raise DiffusionError(
+            f"model: no checkpoint file or diffusers folder at {str(path)!r}",
+            hint="give the path of a .safetensors/.ckpt file or of a folder with model_index.json",
+        )
+    pipeline.to(device)
+    if getattr(pipeline.vae.config, "force_upcast", False):
+        pipeline.vae.to(torch.float32)
+    pipeline.set_progress_bar_config(disable=True)
+    return DiffusersBackend(pipeline, sampler)
+
+
+def _pipeline_class(is_xl: bool) -> Any:
+    import diffusers
+
+    return diffusers.StableDiffusionXLPipeline if is_xl else diffusers.StableDiffusionPipeline
+
+
+def _options(dtype: torch.dtype) -> dict[str, Any]:
+    """Loader options: offline always; a dtype only when not float32, the default (newer
+    diffusers renamed torch_dtype to dtype, older ones know only torch_dtype)."""
+    options: dict[str, Any] = {"local_files_only": True}
+    if dtype != torch.float32:
+        options["torch_dtype"] = dtype
+    return options
+
+
+def _load_folder(path: Path, dtype: torch.dtype) -> Any:
+    index = path / "model_index.json"
+    if not index.is_file():
+        raise DiffusionError(
+            f"model: {str(path)!r} is not a diffusers folder (it has no model_index.json)",
+            hint="give the folder saved by save_pretrained, or a single checkpoint file",
+        )
+    class_name = json.loads(index.read_text(encoding="utf-8")).get("_class_name", "")
+    if not class_name.startswith("StableDiffusion"):
+        raise DiffusionError(
+            f"model: {str(path)!r} holds a {class_name or 'unknown'} pipeline",
+            hint="the diffusion stage runs Stable Diffusion 1.x, 2.x and SDXL models",
+        )
+    pipeline_class = _pipeline_class("XL" in class_name)
+    options = _options(dtype)
+    if "XL" not in class_name:
+        options.update(safety_checker=None, requires_safety_checker=False)
+    return _loading(path, lambda: pipeline_class.from_pretrained(path, **options))
+
+
+def _load_file(path: Path, dtype: torch.dtype, config: str | Path | None) -> Any:
+    if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
+        raise DiffusionError(
+            f"model: {path.name!r} is not a checkpoint file",
+            hint=f"use a {' or '.join(CHECKPOINT_SUFFIXES)} file or a diffusers folder",
+        )
+    options = _options(dtype)
+    if config:
+        options["config"] = str(config)
+    pipeline_class = _pipeline_class(_is_sdxl_file(path))
+    return _loading(
+        path, lambda: pipeline_class.from_single_file(str(path), **options), hint=_CONFIG_HINT
+    )
+
+
+def _is_sdxl_file(path: Path) -> bool:
+    """Whether a checkpoint holds SDXL's second text encoder (read lazily, weights only)."""
+    try:
+        if path.suffix.lower() == ".safetensors":
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="pt") as handle:
+                keys = list(handle.keys())
+        else:
+            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            keys = list(loaded.get("state_dict", loaded)) if isinstance(loaded, dict) else []
+    except Exception as error:  # every reader fails differently on a damaged file
+        raise DiffusionError(
+            f"model: {path.name!r} cannot be read as a checkpoint ({error})",
+            hint="check that the file is complete and is a Stable Diffusion checkpoint",
+        ) from error
+    return any(key.startswith(_SDXL_KEY) for key in keys)
+
+
+def _loading(path: Path, load: Callable[[], Any], hint: str = "") -> Any:
+    """Run a diffusers loader, turning its many failure types into one readable error."""
+    try:
+        return load()
+    except DiffusionError:
+        raise
+    except Exception as error:  # diffusers raises OSError, ValueError, KeyError, ...
+        raise DiffusionError(
+            f"model: could not load {path.name!r} offline: {error}",
+            hint=hint
+            or "check that the folder is complete (every component's config "
+            "and weights) and is a Stable Diffusion model",
+        ) from error

@@ -1,0 +1,117 @@
+"""The ComfyUI-native diffusion backend: the user's MODEL, CLIP and VAE, comfy's own sampler.
+
+Everything from ComfyUI is imported inside functions, so the pack imports without ComfyUI
+(tests, the command line). Only APIs present from March 2024 to today are called directly;
+newer helpers (fix_empty_latent_channels) are used when they exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..deforum_core.diffusion.backend import (
+    DiffusionRequest,
+    DiffusionResult,
+    check_request,
+    unchanged,
+)
+from ..deforum_core.diffusion.conditioning import Embedding, EmbeddingCache, frame_embeddings
+
+FALLBACK_SAMPLERS = ("euler", "euler_ancestral")
+FALLBACK_SCHEDULERS = ("normal", "karras")
+
+
+def comfy_sampler_names() -> tuple[list[str], list[str]]:
+    """ComfyUI's sampler and scheduler names; a short fallback when ComfyUI is absent."""
+    try:
+        import comfy.samplers
+    except ImportError:
+        return list(FALLBACK_SAMPLERS), list(FALLBACK_SCHEDULERS)
+    return list(comfy.samplers.KSampler.SAMPLERS), list(comfy.samplers.KSampler.SCHEDULERS)
+
+
+class ComfyBackend:
+    """Diffuses frames through comfy.sample.sample, as KSampler (Advanced) does.
+
+    The sampler builds the full schedule of `steps` sigmas and starts at Deforum's start
+    step, so a frame of strength s runs steps - round(s·steps) steps.
+    """
+
+    name = "comfyui"
+
+    def __init__(self, model: Any, clip: Any, vae: Any, sampler_name: str, scheduler: str) -> None:
+        self.model = model
+        self.clip = clip
+        self.vae = vae
+        self.sampler_name = sampler_name
+        self.scheduler = scheduler
+        self.embeddings = EmbeddingCache(self._encode_text)
+
+    def diffuse(self, request: DiffusionRequest) -> DiffusionResult:
+        check_request(request)
+        kept = unchanged(request)
+        if kept is not None:
+            return kept
+        import comfy.sample
+
+        latent = self._latent(request)
+        positive, negative = frame_embeddings(self.embeddings, request.text)
+        noise = comfy.sample.prepare_noise(latent, request.seed)
+        steps_run = 0
+        preview = _preview_callback(self.model, request.steps - request.start)
+
+        def callback(step: int, x0: torch.Tensor, x: torch.Tensor, total: int) -> None:
+            nonlocal steps_run
+            steps_run += 1
+            if preview is not None:
+                preview(step, x0, x, total)
+
+        samples = comfy.sample.sample(
+            self.model, noise, request.steps, request.cfg, self.sampler_name, self.scheduler,
+            _conditioning(positive), _conditioning(negative), latent,
+            denoise=1.0, start_step=request.start, callback=callback, seed=request.seed,
+        )  # fmt: skip
+        return DiffusionResult(self._decode(samples), steps_run)
+
+    def _latent(self, request: DiffusionRequest) -> torch.Tensor:
+        """The encoded input frame, or an empty latent (txt2img and strength-0 frames: comfy
+        leaves an all-zero latent unshifted, so the input cannot leak into the result)."""
+        if request.is_img2img:
+            return self.vae.encode(request.image[..., :3])
+        width, height = request.size
+        batch = request.image.shape[0] if request.image is not None else 1
+        channels = getattr(self.vae, "latent_channels", 4)
+        scale = getattr(self.vae, "downscale_ratio", 8)
+        latent = torch.zeros(batch, channels, height // scale, width // scale)
+        import comfy.sample
+
+        fix_channels = getattr(comfy.sample, "fix_empty_latent_channels", None)  # newer only
+        return fix_channels(self.model, latent) if fix_channels is not None else latent
+
+    def _decode(self, samples: torch.Tensor) -> torch.Tensor:
+        image = self.vae.decode(samples)
+        if image.ndim == 5:  # video VAEs decode [B, T, H, W, C]
+            image = image.reshape(-1, *image.shape[-3:])
+        return image
+
+    def _encode_text(self, text: str) -> Embedding:
+        tokens = self.clip.tokenize(text)
+        cond, pooled = self.clip.encode_from_tokens(tokens, return_pooled=True)
+        return Embedding(cond, pooled)
+
+
+def _conditioning(embedding: Embedding) -> list[list[Any]]:
+    """ComfyUI's CONDITIONING: a list of [token embeddings, {"pooled_output": ...}]."""
+    extras = {"pooled_output": embedding.pooled} if embedding.pooled is not None else {}
+    return [[embedding.tokens, extras]]
+
+
+def _preview_callback(model: Any, steps: int) -> Any:
+    """ComfyUI's progress bar and latent previews for the steps that run, when available."""
+    try:
+        import latent_preview
+    except ImportError:
+        return None
+    return latent_preview.prepare_callback(model, steps)
