@@ -1,7 +1,7 @@
-"""Command line: `deforum-comfy schedule ...` and `deforum-comfy prompts ...`.
+"""Command line: `deforum-comfy render ...`, `schedule ...` and `prompts ...`.
 
-Evaluates schedules exactly as the nodes do, so keyframe strings can be checked and
-scripted without ComfyUI.
+`render` runs a workflow of this pack's nodes without ComfyUI; `schedule` and `prompts`
+evaluate keyframe strings exactly as the nodes do, so they can be checked and scripted.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import ScheduleError
 from .interpolation import INTERPOLATIONS
 from .keyframes import parse_schedule
 from .prompts import parse_prompt_schedule
@@ -29,6 +28,17 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="deforum-comfy", description="Deforum for ComfyUI, from the command line."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+
+    render = commands.add_parser("render", help="render an API-format workflow of Deforum nodes")
+    render.add_argument("workflow", type=Path, help="e.g. workflows/headless/deforum_2d.json")
+    render.add_argument("--out", type=Path, default=Path("output"), help="output folder")
+    render.add_argument(
+        "--preview",
+        action="store_true",
+        help="motion preview: no diffusion, the camera moves an init image (no weights needed)",
+    )
+    render.add_argument("--init", type=Path, help="init image for --preview (default: a pattern)")
+    render.add_argument("--input", type=Path, default=Path("."), help="folder of input files")
 
     schedule = commands.add_parser("schedule", help="evaluate a keyframe schedule per frame")
     schedule.add_argument("text", type=_text_argument, help="keyframes, or @file")
@@ -49,6 +59,28 @@ def _build_parser() -> argparse.ArgumentParser:
     prompts.add_argument("--seed", type=int, default=0, help="value of s")
     prompts.add_argument("--fps", type=float, default=15.0, help="value of fps")
     return parser
+
+
+def _run_render(arguments: argparse.Namespace) -> None:
+    from . import workflow_runner as runner
+    from .pattern import test_pattern
+    from .render.rundir import read_image
+
+    workflow = runner.read_workflow(arguments.workflow)
+    pack = runner.load_pack()
+    host = sys.modules[f"{pack.__name__}.nodes.comfy_bridge"].HEADLESS
+    host.output, host.input = arguments.out.resolve(), arguments.input.resolve()
+    preset = None
+    if arguments.preview:
+        workflow = runner.motion_preview(workflow)
+        init = read_image(arguments.init) if arguments.init else test_pattern()
+        preset = {runner.INIT_NODE: (init,)}
+    reports = runner.run_workflow(workflow, pack, preset=preset)
+    for report in reports.values():
+        for run_dir in report.get("run_dir", []):
+            print(f"frames: {host.output / run_dir}")
+        for video in report.get("deforum_video", []):
+            print(f"video: {host.output / video['subfolder'] / video['filename']}")
 
 
 def _run_schedule(arguments: argparse.Namespace) -> None:
@@ -90,12 +122,10 @@ def _run_prompts(arguments: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = _build_parser().parse_args(argv)
+    commands = {"render": _run_render, "schedule": _run_schedule, "prompts": _run_prompts}
     try:
-        if arguments.command == "schedule":
-            _run_schedule(arguments)
-        else:
-            _run_prompts(arguments)
-    except ScheduleError as error:
+        commands[arguments.command](arguments)
+    except (ValueError, OSError) as error:  # every error type of the engine is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -4,6 +4,8 @@ Node ids and the order of each node's widgets are a public contract: saved workf
 refer to nodes by id and store widget values by position. Never rename or reorder.
 """
 
+from .animation_nodes import DeforumAnimate, DeforumVideo
+from .diffusion_nodes import DeforumDiffuser, DeforumDiffusersLoader, DeforumImg2Img
 from .frame_nodes import (
     DeforumAddNoise,
     DeforumColorCoherence,
@@ -27,6 +29,11 @@ NODE_CLASS_MAPPINGS = {
     "DeforumColorMatch": DeforumColorMatch,
     "DeforumEnhanceImage": DeforumEnhanceImage,
     "DeforumAddNoise": DeforumAddNoise,
+    "DeforumDiffuser": DeforumDiffuser,
+    "DeforumDiffusersLoader": DeforumDiffusersLoader,
+    "DeforumImg2Img": DeforumImg2Img,
+    "DeforumAnimate": DeforumAnimate,
+    "DeforumVideo": DeforumVideo,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -40,4 +47,9 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumColorMatch": "Deforum Color Match (image)",
     "DeforumEnhanceImage": "Deforum Contrast & Anti-Blur (image)",
     "DeforumAddNoise": "Deforum Add Noise (image)",
+    "DeforumDiffuser": "Deforum Diffuser (ComfyUI model)",
+    "DeforumDiffusersLoader": "Deforum Diffusers Loader",
+    "DeforumImg2Img": "Deforum Img2Img",
+    "DeforumAnimate": "Deforum Animate (loop)",
+    "DeforumVideo": "Deforum Video",
 }

@@ -50,8 +50,8 @@ def encode_png(frame: torch.Tensor) -> bytes:
     return encoded.tobytes()
 
 
-def decode_png(path: Path) -> torch.Tensor:
-    """A frame PNG as [1, H, W, 3] floats in 0..1."""
+def read_image(path: Path) -> torch.Tensor:
+    """An image file (a frame PNG, or any format OpenCV reads) as [1, H, W, 3] in 0..1."""
     import cv2
 
     pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -77,7 +77,7 @@ class RunDirectory:
         return path
 
     def read_frame(self, index: int) -> torch.Tensor:
-        return decode_png(self.frame_path(index))
+        return read_image(self.frame_path(index))
 
     def frame_paths(self) -> list[Path]:
         """Written frames in order."""

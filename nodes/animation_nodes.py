@@ -1,0 +1,277 @@
+"""The Deforum loop controller and video assembly nodes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..deforum_core.render import (
+    ANIMATION_MODES,
+    AnimationSettings,
+    RenderCallbacks,
+    RunDirectory,
+    Stages,
+    render_animation,
+)
+from ..deforum_core.seeds import SEED_BEHAVIORS
+from ..deforum_core.video import VIDEO_FORMATS, encode_video
+from .comfy_bridge import check_interrupt, output_directory, progress_reporter, resolve_input_file
+from .widgets import FPS, MAX_FRAMES, SEED_LIMIT, schedule_input, validation_result
+
+CATEGORY = "Deforum"
+RUNS_FOLDER = "deforum"
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$")
+
+
+@dataclass(frozen=True)
+class DeforumRun:
+    """What flows from the loop to video assembly: the run's folder and frame rate."""
+
+    path: Path
+    fps: float
+    frames: int
+
+
+def _size(default: int, tooltip: str) -> tuple[str, dict]:
+    return ("INT", {"default": default, "min": 64, "max": 8192, "step": 8, "tooltip": tooltip})
+
+
+def _check_run_name(run_name: str) -> None:
+    if not _RUN_NAME.match(run_name or "") or ".." in run_name:
+        raise ValueError(
+            f"Deforum Animate: run_name {run_name!r} must be a plain folder name (letters, digits, "
+            "spaces, _ . -), not a path; the run is saved under ComfyUI's output/deforum folder"
+        )
+
+
+def _run_folder(run_name: str, resume: bool) -> Path:
+    """output/deforum/<run_name>_NNNN: the next free number, or the latest one to resume."""
+    _check_run_name(run_name)
+    root = output_directory() / RUNS_FOLDER
+    numbers = sorted(
+        int(path.name.rsplit("_", 1)[1])
+        for path in root.glob(f"{run_name}_*")
+        if path.is_dir() and path.name.rsplit("_", 1)[1].isdigit()
+    )
+    if resume:
+        if not numbers:
+            raise ValueError(
+                f"Deforum Animate: no earlier run named {run_name!r} to resume in {root}; "
+                "turn resume off to start it"
+            )
+        return root / f"{run_name}_{numbers[-1]:04d}"
+    return root / f"{run_name}_{(numbers[-1] + 1 if numbers else 1):04d}"
+
+
+class DeforumAnimate:
+    """The Deforum loop: renders every frame into a run folder, with progress and previews."""
+
+    DESCRIPTION = (
+        "Renders a Deforum animation frame by frame in Deforum's order (warp, colour coherence, "
+        "contrast, anti-blur, noise, diffuse, cadence), streaming PNG frames into "
+        "output/deforum/<run_name>_NNNN. Without a diffuser it renders a motion preview of the "
+        "init image."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "animate"
+    OUTPUT_NODE = True
+    RETURN_TYPES = ("DEFORUM_RUN", "IMAGE", "IMAGE")
+    RETURN_NAMES = ("run", "frames", "last_frame")
+    OUTPUT_TOOLTIPS = (
+        "The run folder, for Deforum Video.",
+        "All frames as one IMAGE batch when output_frames is on (uses memory), else the last.",
+        "The last frame.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "prompts": ("DEFORUM_PROMPTS", {"tooltip": "From a Deforum Prompt Schedule."}),
+                "animation_mode": (
+                    list(ANIMATION_MODES),
+                    {"default": "2D", "tooltip": "2D camera motion, or None: separate stills."},
+                ),
+                "max_frames": MAX_FRAMES,
+                "width": _size(512, "Frame width in pixels (a multiple of 8)."),
+                "height": _size(512, "Frame height in pixels (a multiple of 8)."),
+                "fps": FPS,
+                "base_seed": (
+                    "INT",
+                    {
+                        "default": -1,
+                        "min": -1,
+                        "max": SEED_LIMIT,
+                        "tooltip": "Seed of the first frame; -1 draws one, which is recorded in "
+                        "the run's settings.json.",
+                    },
+                ),
+                "seed_behavior": (
+                    list(SEED_BEHAVIORS),
+                    {"default": "iter", "tooltip": "How the seed changes between frames."},
+                ),
+                "seed_iter_N": (
+                    "INT",
+                    {"default": 1, "min": 1, "max": 10_000, "tooltip": "iter: +1 every N frames."},
+                ),
+                "seed_schedule": schedule_input(
+                    "0:(s)", "Seed per frame for seed_behavior schedule."
+                ),
+                "strength_schedule": schedule_input(
+                    "0:(0.65)", "How much of the previous frame survives (1 = all, 0 = none)."
+                ),
+                "steps_schedule": schedule_input("0:(25)", "Sampler steps per frame."),
+                "cfg_schedule": schedule_input("0:(7)", "Classifier-free guidance per frame."),
+                "diffusion_cadence": (
+                    "INT",
+                    {
+                        "default": 1,
+                        "min": 1,
+                        "max": 50,
+                        "tooltip": "Diffuse every Nth frame; the frames between are warped "
+                        "and blended.",
+                    },
+                ),
+                "init_strength": (
+                    "FLOAT",
+                    {
+                        "default": 0.65,
+                        "min": 0.0,
+                        "max": 1.0,
+                        "step": 0.01,
+                        "tooltip": "How much of the init image survives in frame 0.",
+                    },
+                ),
+                "run_name": (
+                    "STRING",
+                    {"default": "deforum", "tooltip": "Folder name under output/deforum."},
+                ),
+                "resume": (
+                    "BOOLEAN",
+                    {"default": False, "tooltip": "Continue the latest run of this name."},
+                ),
+                "output_frames": (
+                    "BOOLEAN",
+                    {"default": False, "tooltip": "Also output every frame as an IMAGE batch."},
+                ),
+            },
+            "optional": {
+                "diffuser": ("DEFORUM_DIFFUSER", {"tooltip": "Leave empty for a motion preview."}),
+                "motion": ("DEFORUM_MOTION", {"tooltip": "From Deforum Motion 2D."}),
+                "color_coherence": ("DEFORUM_COLOR", {"tooltip": "From Deforum Color Coherence."}),
+                "enhance": ("DEFORUM_ENHANCE", {"tooltip": "From Deforum Contrast & Anti-Blur."}),
+                "noise": ("DEFORUM_NOISE", {"tooltip": "From Deforum Noise."}),
+                "init_image": ("IMAGE", {"tooltip": "Starting picture for frame 0."}),
+            },
+        }
+
+    @classmethod
+    def VALIDATE_INPUTS(
+        cls, seed_schedule=None, strength_schedule=None, steps_schedule=None, cfg_schedule=None
+    ):
+        texts = {
+            "seed_schedule": seed_schedule,
+            "strength_schedule": strength_schedule,
+            "steps_schedule": steps_schedule,
+            "cfg_schedule": cfg_schedule,
+        }
+        constants = {name: text for name, text in texts.items() if isinstance(text, str)}
+        return validation_result(lambda: AnimationSettings(**constants))
+
+    def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
+                color_coherence=None, enhance=None, noise=None, init_image=None,
+                base_seed=-1, seed_iter_N=1, **settings):  # fmt: skip
+        animation = AnimationSettings(seed=base_seed, seed_iter_n=seed_iter_N, **settings)
+        stages = Stages(prompts, motion, color_coherence, enhance, noise)
+        folder = _run_folder(run_name, resume)
+        callbacks = RenderCallbacks(progress_reporter(animation.max_frames), check_interrupt)
+        result = render_animation(
+            animation, stages, diffuser, folder,
+            init_image=init_image, resume=resume, callbacks=callbacks,
+        )  # fmt: skip
+        run = DeforumRun(result.run_dir, animation.fps, animation.max_frames)
+        directory = RunDirectory(result.run_dir)
+        frames = (
+            torch.cat([directory.read_frame(i) for i in range(animation.max_frames)])
+            if output_frames
+            else result.last_frame
+        )
+        subfolder = result.run_dir.relative_to(output_directory()).as_posix()
+        last_name = directory.frame_path(animation.max_frames - 1).name
+        ui = {
+            "images": [{"filename": last_name, "subfolder": subfolder, "type": "output"}],
+            "run_dir": [subfolder],
+            "seed": [result.settings.seed],
+        }
+        return {"ui": ui, "result": (run, frames, result.last_frame)}
+
+
+class DeforumVideo:
+    """Encode a run's frames into MP4 (H.264), WebM (VP9) or GIF."""
+
+    DESCRIPTION = (
+        "Encodes the frames of a Deforum run into a video next to them, streaming frame by "
+        "frame, with an optional sound track from ComfyUI's input folder."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "assemble"
+    OUTPUT_NODE = True
+    RETURN_TYPES = ("STRING",)
+    RETURN_NAMES = ("video_path",)
+    OUTPUT_TOOLTIPS = ("Path of the video file.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "run": ("DEFORUM_RUN", {"tooltip": "From Deforum Animate."}),
+                "video_format": (
+                    list(VIDEO_FORMATS),
+                    {"default": "mp4", "tooltip": "mp4: H.264 yuv420p; webm: VP9; gif."},
+                ),
+                "fps": (
+                    "FLOAT",
+                    {
+                        "default": 0.0,
+                        "min": 0.0,
+                        "max": 1000.0,
+                        "step": 0.01,
+                        "tooltip": "Frames per second; 0 uses the run's fps.",
+                    },
+                ),
+                "quality": (
+                    "INT",
+                    {"default": 80, "min": 0, "max": 100, "tooltip": "Higher is better/larger."},
+                ),
+                "filename": (
+                    "STRING",
+                    {"default": "deforum", "tooltip": "Video name inside the run folder."},
+                ),
+            },
+            "optional": {
+                "audio_file": (
+                    "STRING",
+                    {"default": "", "tooltip": "A sound file in ComfyUI's input folder, or empty."},
+                ),
+            },
+        }
+
+    def assemble(self, run, video_format, fps, quality, filename, audio_file=""):
+        _check_run_name(filename)
+        audio = resolve_input_file(audio_file) if audio_file else None
+        paths = RunDirectory(run.path).frame_paths()[: run.frames]
+        output = run.path / f"{filename}.{video_format}"
+        reporter = progress_reporter(len(paths))
+        encode_video(
+            paths, output, fps=fps or run.fps, video_format=video_format, quality=quality,
+            audio=audio, on_frame=lambda done, total: reporter(done - 1, total, None),
+        )  # fmt: skip
+        subfolder = run.path.relative_to(output_directory()).as_posix()
+        entry = {"filename": output.name, "subfolder": subfolder, "type": "output"}
+        return {
+            "ui": {"deforum_video": [{**entry, "format": video_format}]},
+            "result": (str(output),),
+        }

@@ -1,0 +1,96 @@
+"""What the nodes need from their host: folders, progress, previews and cancel.
+
+Inside ComfyUI these come from ComfyUI's own modules (imported when first used, so the pack
+loads in any ComfyUI version); when the command line runs the nodes without ComfyUI, the
+same calls go to a headless host that writes under the --out folder and prints progress.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+PREVIEW_SIZE = 512
+
+
+class HeadlessHost:
+    """Folders and progress for running the nodes without ComfyUI."""
+
+    def __init__(self) -> None:
+        self.output = Path.cwd() / "output"
+        self.input = Path.cwd() / "input"
+        self.quiet = False
+
+    def report(self, done: int, total: int) -> None:
+        if not self.quiet:
+            width = 30
+            filled = width * done // max(total, 1)
+            bar = "#" * filled + "-" * (width - filled)
+            print(f"\r[{bar}] {done}/{total}", end="\n" if done >= total else "", file=sys.stderr)
+
+
+HEADLESS = HeadlessHost()
+
+
+def _folder_paths():
+    try:
+        import folder_paths
+    except ImportError:
+        return None
+    return folder_paths
+
+
+def output_directory() -> Path:
+    folders = _folder_paths()
+    return Path(folders.get_output_directory()) if folders else HEADLESS.output
+
+
+def input_directory() -> Path:
+    folders = _folder_paths()
+    return Path(folders.get_input_directory()) if folders else HEADLESS.input
+
+
+def resolve_input_file(name: str) -> Path:
+    """A file named by a workflow, which must lie inside the input folder."""
+    base = input_directory().resolve()
+    path = (base / name).resolve()
+    if base not in path.parents:
+        raise ValueError(f"{name!r} is outside the input folder {base}; use a file inside it")
+    if not path.is_file():
+        raise ValueError(f"{name!r} was not found in the input folder {base}; copy it there")
+    return path
+
+
+def check_interrupt() -> None:
+    """Stop between frames when the user cancelled the prompt in ComfyUI."""
+    try:
+        import comfy.model_management
+    except ImportError:
+        return
+    comfy.model_management.throw_exception_if_processing_interrupted()
+
+
+def progress_reporter(total: int) -> Callable[[int, int, torch.Tensor | None], None]:
+    """on_frame(index, total, frame): ComfyUI's progress bar with a preview, or a text bar."""
+    try:
+        import comfy.utils
+    except ImportError:
+        return lambda index, total, frame: HEADLESS.report(index + 1, total)
+    bar = comfy.utils.ProgressBar(total)
+
+    def report(index: int, total: int, frame: torch.Tensor | None) -> None:
+        preview = None if frame is None else ("JPEG", _preview_image(frame), PREVIEW_SIZE)
+        bar.update_absolute(index + 1, total, preview)
+
+    return report
+
+
+def _preview_image(frame: torch.Tensor):
+    from PIL import Image
+
+    pixels = frame[0] if frame.dim() == 4 else frame
+    array = pixels.clamp(0, 1).mul(255).round().to("cpu", torch.uint8).numpy()
+    return Image.fromarray(array)
