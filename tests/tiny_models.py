@@ -36,9 +36,13 @@ def _write_tokenizer_files(folder: Path) -> tuple[Path, Path]:
     return vocab_file, merges_file
 
 
-def tiny_sd_pipeline(scratch: Path, seed: int = 0) -> Any:
+def tiny_sd_pipeline(scratch: Path, seed: int = 0, *, sd_scale: bool = False) -> Any:
     """A StableDiffusionPipeline with a 2-level UNet, a 2-level VAE (latents are 1/2 of the
-    image size) and a 2-layer CLIP text encoder, all seeded."""
+    image size) and a 2-layer CLIP text encoder, all seeded.
+
+    sd_scale gives the VAE SD's 1/8 latents and the UNet a third level with attention only at
+    the coarsest one, so 512x512 frames cost what a small SD model's would (benchmarks).
+    """
     from diffusers import (
         AutoencoderKL,
         EulerDiscreteScheduler,
@@ -57,16 +61,19 @@ def tiny_sd_pipeline(scratch: Path, seed: int = 0) -> Any:
             projection_dim=32, bos_token_id=0, eos_token_id=1, pad_token_id=1,
         )
     )  # fmt: skip
+    unet_levels = ("DownBlock2D",) * (2 if sd_scale else 1) + ("CrossAttnDownBlock2D",)
     unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=16,
-        in_channels=4, out_channels=4, cross_attention_dim=32, attention_head_dim=8,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), norm_num_groups=8,
-    )  # fmt: skip
-    vae = AutoencoderKL(
-        block_out_channels=(8, 16), in_channels=3, out_channels=3, latent_channels=4,
-        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+        block_out_channels=(32, 32, 64) if sd_scale else (32, 64), layers_per_block=1,
+        sample_size=16, in_channels=4, out_channels=4, cross_attention_dim=32,
+        attention_head_dim=8, down_block_types=unet_levels,
+        up_block_types=("CrossAttnUpBlock2D",) + ("UpBlock2D",) * (len(unet_levels) - 1),
         norm_num_groups=8,
+    )  # fmt: skip
+    vae_channels = (8, 8, 16, 16) if sd_scale else (8, 16)
+    vae = AutoencoderKL(
+        block_out_channels=vae_channels, in_channels=3, out_channels=3, latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * len(vae_channels),
+        up_block_types=("UpDecoderBlock2D",) * len(vae_channels), norm_num_groups=8,
     )  # fmt: skip
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1
