@@ -19,7 +19,8 @@ from .enhance import adjust_contrast, unsharp_mask
 from .errors import ScheduleError
 from .keyframes import Schedule, parse_schedule
 from .noise import NOISE_TYPES, add_noise
-from .warp2d import BORDER_MODES, SAMPLING_MODES, Motion2D, motion_matrix, warp_frames
+from .warp2d import BORDER_MODES, SAMPLING_MODES, Motion2D, flip_matrix, motion_matrix, warp_frames
+from .warp3d import PADDING_MODES, Camera3D, rigid_motion, warp_3d
 
 COLOR_COHERENCE_MODES = ("None", *COLOR_SPACES, "Image")
 
@@ -30,6 +31,21 @@ MOTION_2D_SCHEDULES = {
     "translation_y": "0:(0)",
     "transform_center_x": "0:(0.5)",
     "transform_center_y": "0:(0.5)",
+    "perspective_flip_theta": "0:(0)",
+    "perspective_flip_phi": "0:(0)",
+    "perspective_flip_gamma": "0:(0)",
+    "perspective_flip_fv": "0:(53)",
+}
+MOTION_3D_SCHEDULES = {
+    "translation_x": "0:(0)",
+    "translation_y": "0:(0)",
+    "translation_z": "0:(10)",
+    "rotation_3d_x": "0:(0)",
+    "rotation_3d_y": "0:(0)",
+    "rotation_3d_z": "0:(0)",
+    "fov": "0:(40)",
+    "near": "0:(200)",
+    "far": "0:(10000)",
     "perspective_flip_theta": "0:(0)",
     "perspective_flip_phi": "0:(0)",
     "perspective_flip_gamma": "0:(0)",
@@ -150,6 +166,75 @@ class Motion2DStage:
             "schedules": self.schedules.describe(),
             "perspective_flip": self.perspective_flip,
             "border": self.border,
+            "sampling": self.sampling,
+        }
+
+
+@dataclass(frozen=True)
+class Motion3DStage:
+    """Deforum's 3D camera as schedules: a rigid motion per frame, applied through depth."""
+
+    schedules: ScheduleSet
+    perspective_flip: bool = False
+    padding: str = "border"
+    sampling: str = "bicubic"
+
+    @classmethod
+    def parse(
+        cls,
+        texts: Mapping[str, str],
+        *,
+        perspective_flip: bool = False,
+        padding: str = "border",
+        sampling: str = "bicubic",
+    ) -> Motion3DStage:
+        return cls(
+            ScheduleSet.parse({**MOTION_3D_SCHEDULES, **texts}),
+            perspective_flip,
+            _choice(padding, PADDING_MODES, "padding_mode"),
+            _choice(sampling, SAMPLING_MODES, "sampling_mode"),
+        )
+
+    def camera(self, values: FrameValues) -> Camera3D:
+        names = ("translation_x", "translation_y", "translation_z", "rotation_3d_x",
+                 "rotation_3d_y", "rotation_3d_z", "fov", "near", "far")  # fmt: skip
+        return Camera3D(**{name: values[name] for name in names})
+
+    def motion(self, values: FrameValues) -> torch.Tensor:
+        """One frame's rigid camera motion, [4, 4] float64."""
+        return rigid_motion(self.camera(values))
+
+    def flip(self, values: FrameValues, width: int, height: int) -> torch.Tensor:
+        """One frame's perspective flip as a 2D matrix (the identity when it is off)."""
+        if not self.perspective_flip:
+            return torch.eye(3, dtype=torch.float64)
+        motion = Motion2D(
+            perspective_flip=True,
+            flip_theta=values["perspective_flip_theta"],
+            flip_phi=values["perspective_flip_phi"],
+            flip_gamma=values["perspective_flip_gamma"],
+            flip_fv=values["perspective_flip_fv"],
+        )
+        return flip_matrix(motion, width, height)
+
+    def warp(
+        self,
+        frames: torch.Tensor,
+        depth: torch.Tensor,
+        motion: torch.Tensor,
+        flip: torch.Tensor,
+        fov: float,
+    ) -> torch.Tensor:
+        """The perspective flip (as Deforum, on the picture first), then the 3D move."""
+        if not torch.equal(flip, torch.eye(3, dtype=flip.dtype)):
+            frames = warp_frames(frames, flip, border="replicate", sampling=self.sampling)
+        return warp_3d(frames, depth, motion, fov, padding=self.padding, sampling=self.sampling)
+
+    def describe(self) -> dict:
+        return {
+            "schedules": self.schedules.describe(),
+            "perspective_flip": self.perspective_flip,
+            "padding": self.padding,
             "sampling": self.sampling,
         }
 

@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +24,15 @@ import torch.nn.functional as F
 from ..diffusion.backend import DiffusionBackend, DiffusionRequest, FrameText
 from ..errors import ScheduleError
 from ..prompts import PromptSchedule
-from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, NoiseStage, tensor_digest
+from ..stages import (
+    ColorCoherenceStage,
+    EnhanceStage,
+    Motion2DStage,
+    Motion3DStage,
+    NoiseStage,
+    tensor_digest,
+)
+from .camera import Camera2D, Camera3D, StillCamera
 from .rundir import STATE_FILE, RunDirectory, quantize
 from .settings import AnimationSettings, FrameSchedules
 
@@ -32,15 +41,25 @@ class RenderCancelled(Exception):
     """Raised by a cancel check between frames; every file written so far is whole."""
 
 
+class DepthEstimator(Protocol):
+    """What 3D mode needs from a depth model: frames [B, H, W, 3] to depth [B, H, W]."""
+
+    name: str
+
+    def estimate(self, frames: torch.Tensor) -> torch.Tensor: ...
+
+
 @dataclass(frozen=True)
 class Stages:
-    """The configured stages of a render; all but the prompts are optional."""
+    """The configured stages of a render; all but the prompts are optional (3D mode needs a
+    Motion3DStage and a depth model)."""
 
     prompts: PromptSchedule
-    motion: Motion2DStage | None = None
+    motion: Motion2DStage | Motion3DStage | None = None
     color: ColorCoherenceStage | None = None
     enhance: EnhanceStage | None = None
     noise: NoiseStage | None = None
+    depth: DepthEstimator | None = None
 
     def describe(self) -> dict:
         prompts = {
@@ -55,7 +74,8 @@ class Stages:
             "noise": self.noise,
         }
         described = {name: stage and stage.describe() for name, stage in stages.items()}
-        return {"prompts": prompts, **described}
+        depth = getattr(self.depth, "name", None)
+        return {"prompts": prompts, **described, "depth": depth}
 
 
 def _no_op(*_arguments) -> None:
@@ -77,6 +97,7 @@ class RenderResult:
     settings: AnimationSettings
     frames_written: int
     last_frame: torch.Tensor = field(repr=False)
+    depth_calls: int = 0
 
 
 def render_animation(
@@ -129,6 +150,9 @@ class _Loop:
         self.motion_values = self._values(stages.motion)
         self.enhance_values = self._values(stages.enhance)
         self.noise_values = self._values(stages.noise)
+        self.depths: dict[int, torch.Tensor] = {}
+        self.depth_calls = 0
+        self.camera = self._camera()
         self.written = 0
 
     def _values(self, stage) -> list[dict[str, float]] | None:
@@ -149,21 +173,38 @@ class _Loop:
         return quantize(image)
 
     # -- camera -------------------------------------------------------------------------------
-    def _matrix(self, start: int, end: int) -> torch.Tensor:
-        """The camera's combined motion from frame start to frame end (start <= end)."""
-        combined = torch.eye(3, dtype=torch.float64)
-        if self.stages.motion is None or self.settings.animation_mode != "2D":
-            return combined
-        width, height = self.settings.width, self.settings.height
-        for frame in range(start + 1, end + 1):
-            step = self.stages.motion.matrix(self.motion_values[frame], width, height)
-            combined = step @ combined
-        return combined
+    def _camera(self):
+        """How frames move between indices in this render's mode."""
+        settings, motion = self.settings, self.stages.motion
+        mode = settings.animation_mode
+        if mode == "3D":
+            if not isinstance(motion, Motion3DStage) or self.stages.depth is None:
+                raise ScheduleError(
+                    "3D mode needs a 3D motion and a depth model",
+                    parameter="animation_mode",
+                    hint="connect Deforum Motion 3D and a depth model, or choose 2D",
+                )
+            return Camera3D(motion, self.motion_values, settings.width, settings.height,
+                            self._depth_of)  # fmt: skip
+        if mode == "2D" and motion is not None:
+            if not isinstance(motion, Motion2DStage):
+                raise ScheduleError(
+                    "2D mode needs a 2D motion",
+                    parameter="animation_mode",
+                    hint="connect Deforum Motion 2D, or choose 3D for a 3D motion",
+                )
+            return Camera2D(motion, self.motion_values, settings.width, settings.height)
+        return StillCamera()
 
-    def _move(self, frame: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
-        if self.stages.motion is None or torch.equal(matrix, torch.eye(3, dtype=torch.float64)):
-            return frame
-        return self.stages.motion.warp(frame, matrix)
+    def _depth_of(self, index: int, frame: torch.Tensor) -> torch.Tensor:
+        """Depth of the diffused frame at index, estimated once and kept while it is needed."""
+        if index not in self.depths:
+            self.depths[index] = self.stages.depth.estimate(frame)
+            self.depth_calls += 1
+        return self.depths[index]
+
+    def _move(self, frame: torch.Tensor, source: int, target: int) -> torch.Tensor:
+        return self.camera.move(frame, source, target)
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self, state: dict | None) -> RenderResult:
@@ -193,16 +234,20 @@ class _Loop:
                 {"last_key_frame": key, "reference_frame": reference_key, "complete": False},
             )
             previous, previous_key = image, key
+            for old in [index for index in self.depths if index < key]:
+                del self.depths[old]  # frames before the last diffused one never move again
 
         for frame in range(previous_key + 1, self.settings.max_frames):
             self.callbacks.check_cancel()
-            self._write(frame, self._move(previous, self._matrix(previous_key, frame)))
+            self._write(frame, self._move(previous, previous_key, frame))
         self.directory.write_json(
             STATE_FILE,
             {"last_key_frame": previous_key, "reference_frame": reference_key, "complete": True},
         )
         last = self.directory.read_frame(self.settings.max_frames - 1)
-        return RenderResult(self.directory.path, self.settings, self.written, last)
+        return RenderResult(
+            self.directory.path, self.settings, self.written, last, self.depth_calls
+        )
 
     def _write(self, index: int, frame: torch.Tensor) -> None:
         self.directory.write_frame(index, frame)
@@ -215,8 +260,8 @@ class _Loop:
         for frame in range(earlier_key + 1, later_key):
             self.callbacks.check_cancel()
             weight = (frame - earlier_key) / (later_key - earlier_key)
-            forward = self._move(earlier, self._matrix(earlier_key, frame))
-            backward = self._move(later, torch.linalg.inv(self._matrix(frame, later_key)))
+            forward = self._move(earlier, earlier_key, frame)
+            backward = self._move(later, later_key, frame)
             self._write(frame, quantize(forward * (1.0 - weight) + backward * weight))
 
     def _diffuse_key(
@@ -231,7 +276,7 @@ class _Loop:
         if previous is None or self.settings.animation_mode == "None":
             prepared, strength = self.init_image, self.settings.init_strength
         else:
-            prepared = self._move(previous, self._matrix(previous_key, key))
+            prepared = self._move(previous, previous_key, key)
             if self.stages.color is not None:
                 prepared = self.stages.color.apply(prepared, reference)
             if self.stages.enhance is not None:

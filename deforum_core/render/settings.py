@@ -9,7 +9,7 @@ from ..errors import ScheduleError
 from ..keyframes import parse_schedule
 from ..seeds import SEED_BEHAVIORS, resolve_seed, seed_sequence
 
-ANIMATION_MODES = ("None", "2D")
+ANIMATION_MODES = ("None", "2D", "3D")
 
 
 @dataclass(frozen=True)

@@ -213,3 +213,57 @@ def test_out_of_range_schedules_are_refused_before_rendering(tmp_path):
         render_animation(settings(strength_schedule="0:(0.6), 5:(1.2)"), Stages(PROMPTS), None,
                          tmp_path / "r")  # fmt: skip
     assert not (tmp_path / "r").exists()  # checked before anything is written
+
+
+class ConstantDepth:
+    """A stand-in depth model: the same depth everywhere, counting its calls."""
+
+    name = "constant"
+
+    def __init__(self, value: float = 2.0) -> None:
+        self.value = value
+        self.calls = 0
+
+    def estimate(self, frames: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return torch.full(frames.shape[:3], self.value)
+
+
+def motion_3d(**schedules):
+    from deforum_core.stages import Motion3DStage
+
+    return Motion3DStage.parse({"translation_z": "0:(0)", **schedules}, sampling="bilinear")
+
+
+@pytest.mark.parametrize(("cadence", "frames_count", "diffused"), [(1, 8, 8), (4, 9, 3)])
+def test_3d_depth_runs_at_most_once_per_diffused_frame(tmp_path, cadence, frames_count, diffused):
+    depth = ConstantDepth()
+    stages = Stages(PROMPTS, motion_3d(translation_x="0:(4)"), depth=depth)
+    result = render_animation(
+        settings(animation_mode="3D", max_frames=frames_count, diffusion_cadence=cadence),
+        stages, RecordingBackend(), tmp_path / "r",
+    )  # fmt: skip
+    assert len(frames(tmp_path / "r")) == frames_count
+    assert depth.calls == result.depth_calls <= diffused
+
+
+def test_3d_moves_by_the_camera_through_depth(tmp_path):
+    from deforum_core.warp3d import Camera3D, rigid_motion, warp_3d
+
+    backend = RecordingBackend()
+    stages = Stages(PROMPTS, motion_3d(translation_x="0:(5)"), depth=ConstantDepth(2.0))
+    render_animation(settings(animation_mode="3D", max_frames=2, diffusion_cadence=1),
+                     stages, backend, tmp_path / "r")  # fmt: skip
+    first = frames(tmp_path / "r")[0]
+    motion = rigid_motion(Camera3D(translation_x=5))
+    expected = warp_3d(first, torch.full((1, 32, 32), 2.0), motion, 40.0, sampling="bilinear")
+    assert torch.allclose(backend.requests[1].image, expected, atol=1e-6)
+
+
+def test_3d_mode_needs_a_3d_motion_and_a_depth_model(tmp_path):
+    with pytest.raises(ScheduleError, match="3D mode needs a 3D motion and a depth model"):
+        render_animation(settings(animation_mode="3D"), Stages(PROMPTS, motion_3d()),
+                         RecordingBackend(), tmp_path / "r")  # fmt: skip
+    with pytest.raises(ScheduleError, match="2D mode needs a 2D motion"):
+        render_animation(settings(), Stages(PROMPTS, motion_3d()), RecordingBackend(),
+                         tmp_path / "s")  # fmt: skip
