@@ -178,6 +178,7 @@ class Motion3DStage:
     perspective_flip: bool = False
     padding: str = "border"
     sampling: str = "bicubic"
+    save_depth_maps: bool = False
 
     @classmethod
     def parse(
@@ -187,12 +188,14 @@ class Motion3DStage:
         perspective_flip: bool = False,
         padding: str = "border",
         sampling: str = "bicubic",
+        save_depth_maps: bool = False,
     ) -> Motion3DStage:
         return cls(
             ScheduleSet.parse({**MOTION_3D_SCHEDULES, **texts}),
             perspective_flip,
             _choice(padding, PADDING_MODES, "padding_mode"),
             _choice(sampling, SAMPLING_MODES, "sampling_mode"),
+            save_depth_maps,
         )
 
     def camera(self, values: FrameValues) -> Camera3D:
@@ -236,6 +239,7 @@ class Motion3DStage:
             "perspective_flip": self.perspective_flip,
             "padding": self.padding,
             "sampling": self.sampling,
+            "save_depth_maps": self.save_depth_maps,
         }
 
 

@@ -13,6 +13,7 @@ from .frame_nodes import (
     DeforumEnhance,
     DeforumEnhanceImage,
     DeforumMotion2D,
+    DeforumMotion3D,
     DeforumNoise,
     DeforumWarp2D,
 )
@@ -22,6 +23,7 @@ NODE_CLASS_MAPPINGS = {
     "DeforumSchedule": DeforumSchedule,
     "DeforumPromptSchedule": DeforumPromptSchedule,
     "DeforumMotion2D": DeforumMotion2D,
+    "DeforumMotion3D": DeforumMotion3D,
     "DeforumColorCoherence": DeforumColorCoherence,
     "DeforumEnhance": DeforumEnhance,
     "DeforumNoise": DeforumNoise,
@@ -40,6 +42,7 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumSchedule": "Deforum Schedule",
     "DeforumPromptSchedule": "Deforum Prompt Schedule",
     "DeforumMotion2D": "Deforum Motion 2D",
+    "DeforumMotion3D": "Deforum Motion 3D",
     "DeforumColorCoherence": "Deforum Color Coherence",
     "DeforumEnhance": "Deforum Contrast & Anti-Blur",
     "DeforumNoise": "Deforum Noise",

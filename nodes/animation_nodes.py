@@ -160,11 +160,18 @@ class DeforumAnimate:
             },
             "optional": {
                 "diffuser": ("DEFORUM_DIFFUSER", {"tooltip": "Leave empty for a motion preview."}),
-                "motion": ("DEFORUM_MOTION", {"tooltip": "From Deforum Motion 2D."}),
+                "motion": (
+                    "DEFORUM_MOTION",
+                    {"tooltip": "From Deforum Motion 2D (mode 2D) or Motion 3D (mode 3D)."},
+                ),
                 "color_coherence": ("DEFORUM_COLOR", {"tooltip": "From Deforum Color Coherence."}),
                 "enhance": ("DEFORUM_ENHANCE", {"tooltip": "From Deforum Contrast & Anti-Blur."}),
                 "noise": ("DEFORUM_NOISE", {"tooltip": "From Deforum Noise."}),
                 "init_image": ("IMAGE", {"tooltip": "Starting picture for frame 0."}),
+                "depth_model": (
+                    "DEFORUM_DEPTH_MODEL",
+                    {"tooltip": "Depth of each diffused frame, for animation_mode 3D."},
+                ),
             },
         }
 
@@ -183,9 +190,9 @@ class DeforumAnimate:
 
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,
-                base_seed=-1, seed_iter_N=1, **settings):  # fmt: skip
+                depth_model=None, base_seed=-1, seed_iter_N=1, **settings):  # fmt: skip
         animation = AnimationSettings(seed=base_seed, seed_iter_n=seed_iter_N, **settings)
-        stages = Stages(prompts, motion, color_coherence, enhance, noise)
+        stages = Stages(prompts, motion, color_coherence, enhance, noise, depth_model)
         folder = _run_folder(run_name, resume)
         callbacks = RenderCallbacks(progress_reporter(animation.max_frames), check_interrupt)
         result = render_animation(

@@ -11,13 +11,16 @@ from ..deforum_core.stages import (
     COLOR_COHERENCE_MODES,
     ENHANCE_SCHEDULES,
     MOTION_2D_SCHEDULES,
+    MOTION_3D_SCHEDULES,
     NOISE_SCHEDULES,
     ColorCoherenceStage,
     EnhanceStage,
     Motion2DStage,
+    Motion3DStage,
     NoiseStage,
 )
 from ..deforum_core.warp2d import BORDER_MODES, SAMPLING_MODES
+from ..deforum_core.warp3d import PADDING_MODES
 from .widgets import FPS, FRAME, MAX_FRAMES, schedule_input, validation_result
 
 CATEGORY = "Deforum/stages"
@@ -35,6 +38,19 @@ _MOTION_TOOLTIPS = {
     "perspective_flip_phi": "Perspective flip: degrees about the horizontal axis (tilts).",
     "perspective_flip_gamma": "Perspective flip: degrees about the vertical axis (pans).",
     "perspective_flip_fv": "Perspective flip: field of view in degrees (smaller = flatter).",
+}
+_MOTION_3D_TOOLTIPS = {
+    "translation_x": "Camera moves right per frame (Deforum units); the picture moves left.",
+    "translation_y": "Camera moves up per frame (Deforum units); the picture moves down.",
+    "translation_z": "Camera moves forward per frame (Deforum units): near things grow most.",
+    "rotation_3d_x": "Camera tilt in degrees per frame; positive moves the picture down.",
+    "rotation_3d_y": "Camera pan in degrees per frame; positive moves the picture left.",
+    "rotation_3d_z": "Camera roll in degrees per frame; positive turns the picture "
+    "counter-clockwise.",
+    "fov": "Camera field of view in degrees: wider makes depth motion stronger.",
+    "near": "Kept from Deforum settings; has no effect on the picture.",
+    "far": "Kept from Deforum settings; has no effect on the picture.",
+    **{name: _MOTION_TOOLTIPS[name] for name in MOTION_2D_SCHEDULES if "flip" in name},
 }
 _ENHANCE_TOOLTIPS = {
     "contrast": "Multiplies pixel values each frame (1 = unchanged); results saturate at white.",
@@ -128,6 +144,105 @@ class DeforumMotion2D:
     def build(self, border, sampling, enable_perspective_flip, **schedules):
         stage = Motion2DStage.parse(
             schedules, perspective_flip=enable_perspective_flip, border=border, sampling=sampling
+        )
+        return (stage,)
+
+
+class DeforumMotion3D:
+    """Deforum's 3D camera motion as keyframe schedules, moved through a depth map."""
+
+    DESCRIPTION = (
+        "Deforum 3D motion: camera translation (Deforum units) and rotation (degrees) per "
+        "frame, applied through the depth of each frame; connect a depth model to Deforum "
+        "Animate and choose animation_mode 3D."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "build"
+    RETURN_TYPES = ("DEFORUM_MOTION",)
+    RETURN_NAMES = ("motion",)
+    OUTPUT_TOOLTIPS = ("The 3D motion, for the Deforum loop in 3D mode.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        names = list(MOTION_3D_SCHEDULES)
+        camera = {
+            name: schedule_input(MOTION_3D_SCHEDULES[name], _MOTION_3D_TOOLTIPS[name])
+            for name in names[:9]
+        }
+        flips = {
+            name: schedule_input(MOTION_3D_SCHEDULES[name], _MOTION_3D_TOOLTIPS[name])
+            for name in names[9:]
+        }
+        return {
+            "required": {
+                **camera,
+                "padding_mode": (
+                    list(PADDING_MODES),
+                    {"default": "border", "tooltip": "What fills areas moved in from outside."},
+                ),
+                "sampling_mode": (
+                    list(SAMPLING_MODES),
+                    {"default": "bicubic", "tooltip": "Pixel interpolation of the warp."},
+                ),
+                "enable_perspective_flip": (
+                    "BOOLEAN",
+                    {"default": False, "tooltip": "Also turn the picture plane, as in 2D."},
+                ),
+                **flips,
+                "save_depth_maps": (
+                    "BOOLEAN",
+                    {
+                        "default": False,
+                        "tooltip": "Write each diffused frame's depth as a 16-bit PNG "
+                        "(depth_NNNNN.png) into the run folder.",
+                    },
+                ),
+            }
+        }
+
+    @classmethod
+    def VALIDATE_INPUTS(
+        cls,
+        translation_x=None,
+        translation_y=None,
+        translation_z=None,
+        rotation_3d_x=None,
+        rotation_3d_y=None,
+        rotation_3d_z=None,
+        fov=None,
+        near=None,
+        far=None,
+        perspective_flip_theta=None,
+        perspective_flip_phi=None,
+        perspective_flip_gamma=None,
+        perspective_flip_fv=None,
+    ):
+        return _parse_texts(
+            Motion3DStage.parse,
+            translation_x=translation_x,
+            translation_y=translation_y,
+            translation_z=translation_z,
+            rotation_3d_x=rotation_3d_x,
+            rotation_3d_y=rotation_3d_y,
+            rotation_3d_z=rotation_3d_z,
+            fov=fov,
+            near=near,
+            far=far,
+            perspective_flip_theta=perspective_flip_theta,
+            perspective_flip_phi=perspective_flip_phi,
+            perspective_flip_gamma=perspective_flip_gamma,
+            perspective_flip_fv=perspective_flip_fv,
+        )
+
+    def build(
+        self, padding_mode, sampling_mode, enable_perspective_flip, save_depth_maps, **schedules
+    ):
+        stage = Motion3DStage.parse(
+            schedules,
+            perspective_flip=enable_perspective_flip,
+            padding=padding_mode,
+            sampling=sampling_mode,
+            save_depth_maps=save_depth_maps,
         )
         return (stage,)
 

@@ -146,3 +146,21 @@ def test_color_nodes(nodes):
     with pytest.raises(Exception, match="needs an image"):
         call(nodes, "DeforumColorCoherence", color_coherence="Image", refresh_every=0,
              force_grayscale=False)  # fmt: skip
+
+
+def test_motion_3d_node_widgets_validation_and_stage(nodes):
+    node_class = nodes["DeforumMotion3D"]
+    assert list(node_class.INPUT_TYPES()["required"]) == [
+        "translation_x", "translation_y", "translation_z", "rotation_3d_x", "rotation_3d_y",
+        "rotation_3d_z", "fov", "near", "far", "padding_mode", "sampling_mode",
+        "enable_perspective_flip", "perspective_flip_theta", "perspective_flip_phi",
+        "perspective_flip_gamma", "perspective_flip_fv", "save_depth_maps",
+    ]  # fmt: skip
+    for name, (_, options) in node_class.INPUT_TYPES()["required"].items():
+        assert options.get("tooltip"), name
+    verdict = node_class.VALIDATE_INPUTS(translation_z="0:(10", fov="0:(40)")
+    assert verdict.startswith("translation_z: unclosed '('")
+    (stage,) = call(nodes, "DeforumMotion3D", **{**widget_defaults(nodes, "DeforumMotion3D"),
+                                                  "rotation_3d_z": "0:(2)"})  # fmt: skip
+    camera = stage.camera(stage.schedules.frame_values(1)[0])
+    assert (camera.translation_z, camera.rotation_3d_z, camera.fov) == (10.0, 2.0, 40.0)
