@@ -250,6 +250,9 @@ class _Loop:
         )
 
     def _write(self, index: int, frame: torch.Tensor) -> None:
+        """Write a frame, then report it; on_frame may raise to stop (ComfyUI's progress hook
+        raises its interrupt there), which is safe: the frame is whole and a resume redoes
+        the current key from the last saved state, deterministically."""
         self.directory.write_frame(index, frame)
         self.written = max(self.written, index + 1)
         self.callbacks.on_frame(index, self.settings.max_frames, frame)

@@ -74,8 +74,9 @@ def test_motion_preview_runs_without_any_model(tmp_path):
 def test_headless_still_renders_one_image_per_prompt(tiny_model, tmp_path):
     workflow = small_copy(HEADLESS_STILL, tmp_path, tiny_model)
     assert main(["render", str(workflow), "--out", str(tmp_path / "out")]) == 0
-    frames = RunDirectory(only_run(tmp_path / "out")).frame_paths()
-    assert len(frames) == 4
+    run = only_run(tmp_path / "out")
+    assert len(RunDirectory(run).frame_paths()) == 4
+    assert video_frames(run / "deforum.gif") == 4
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,227 @@
+"""The animation workflows and the video preview in ComfyUI's real web frontend (March 2024).
+
+A user drops workflows/deforum_2d.json or deforum_still.json on the canvas: every node type is
+known and every widget holds the saved value. After a run, Deforum Video shows the video in
+the node (a <video>, or an <img> for GIF) fetched from the server, Deforum Animate shows its
+last frame, and saving the workflow still gives the widget values it had before the run.
+"""
+
+from __future__ import annotations
+
+import base64
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from comfyui_harness import REPO_ROOT, ComfyServer, load_workflow, workflow_to_api_prompt
+from playwright.sync_api import ConsoleMessage, Page, sync_playwright
+
+pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+APP_READY = (
+    "() => window.app?.graph && window.LiteGraph && window.__deforumExtensionLoaded === true"
+)
+TIMEOUT_MS = 60_000
+WORKFLOWS = ["deforum_2d", "deforum_still"]
+PREVIEW_FRAMES = 6
+
+
+class Browser:
+    """An open ComfyUI page and the console errors it logged."""
+
+    def __init__(self, page: Page, screenshots: Path) -> None:
+        self.page = page
+        self.screenshots = screenshots
+        self.console: list[ConsoleMessage] = []
+        self.page_errors: list[str] = []
+
+    def console_errors(self) -> list[str]:
+        return [
+            f"{message.text} @ {message.location.get('url', '')}"
+            for message in self.console
+            if message.type == "error" and "favicon.ico" not in message.location.get("url", "")
+        ]
+
+
+@pytest.fixture(scope="module")
+def browser(
+    comfyui_server: ComfyServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    workdir = tmp_path_factory.mktemp("browser_animation")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(workdir / "profile"), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1600, "height": 1000},
+        )  # fmt: skip
+        try:
+            page = context.new_page()
+            session = Browser(page, workdir)
+            page.on("console", lambda message: session.console.append(message))
+            page.on("pageerror", lambda error: session.page_errors.append(str(error)))
+            page.goto(comfyui_server.base_url, timeout=TIMEOUT_MS)
+            page.wait_for_function(APP_READY, timeout=TIMEOUT_MS)
+            yield session
+        finally:
+            context.close()
+
+
+LOAD = """async (workflow) => {
+    document.querySelectorAll(".comfy-missing-nodes").forEach((el) => el.remove());
+    await window.app.loadGraphData(workflow);
+    const dialog = document.querySelector(".comfy-missing-nodes");
+    return {
+        missingDialog: dialog && dialog.offsetParent !== null ? dialog.textContent : null,
+        unregistered: window.app.graph._nodes
+            .filter((node) => !(node.type in LiteGraph.registered_node_types))
+            .map((node) => node.type),
+        widgets: Object.fromEntries(window.app.graph._nodes.map(
+            (node) => [node.id, (node.widgets ?? []).map((widget) => widget.value)])),
+        serialized: window.app.graph.serialize(),
+        queued: (await window.app.graphToPrompt()).output,
+    };
+}"""
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_workflow_opens_with_its_values(browser: Browser, object_info: dict, name: str) -> None:
+    workflow = load_workflow(REPO_ROOT / "workflows" / f"{name}.json")
+
+    loaded = browser.page.evaluate(LOAD, workflow)
+    browser.page.screenshot(path=str(browser.screenshots / f"{name}.png"))
+
+    assert loaded["missingDialog"] is None, loaded["missingDialog"]
+    assert loaded["unregistered"] == []
+    assert loaded["widgets"] == {
+        str(node["id"]): node.get("widgets_values", []) for node in workflow["nodes"]
+    }
+    assert loaded["serialized"] == workflow  # the file is what the frontend saves
+    assert loaded["queued"] == workflow_to_api_prompt(workflow, object_info)
+    assert browser.console_errors() == [] and browser.page_errors == []
+
+
+# Upload an init image like the LoadImage upload button, build LoadImage -> Deforum Animate
+# (motion preview: no diffuser) -> two Deforum Video nodes (mp4 and gif), return the workflow.
+BUILD_PREVIEW_GRAPH = """async ([pngBase64, frames, runName]) => {
+    const bytes = Uint8Array.from(atob(pngBase64), (c) => c.charCodeAt(0));
+    const form = new FormData();
+    form.append("image", new Blob([bytes], { type: "image/png" }), "deforum_browser_init.png");
+    form.append("overwrite", "true");
+    const uploaded = await (await fetch("upload/image", { method: "POST", body: form })).json();
+
+    const graph = window.app.graph;
+    graph.clear();
+    const add = (type, pos, values = {}) => {
+        const node = LiteGraph.createNode(type);
+        graph.add(node);
+        node.pos = pos;
+        for (const [name, value] of Object.entries(values)) {
+            node.widgets.find((w) => w.name === name).value = value;
+        }
+        return node;
+    };
+    const link = (from, output, to, input) =>
+        from.connect(from.findOutputSlot(output), to, to.findInputSlot(input));
+    const image = add("LoadImage", [20, 20], { image: uploaded.name });
+    const prompts = add("DeforumPromptSchedule", [20, 400], { prompts: "0: a lake" });
+    const motion = add("DeforumMotion2D", [360, 20], { zoom: "0:(1.05)", angle: "0:(2)" });
+    const animate = add("DeforumAnimate", [760, 20], {
+        max_frames: frames, width: 64, height: 64, base_seed: 5, run_name: runName,
+    });
+    const mp4 = add("DeforumVideo", [1160, 20], { video_format: "mp4" });
+    const gif = add("DeforumVideo", [1160, 420], { video_format: "gif", filename: "preview" });
+    link(image, "IMAGE", animate, "init_image");
+    link(prompts, "prompts", animate, "prompts");
+    link(motion, "motion", animate, "motion");
+    link(animate, "run", mp4, "run");
+    link(animate, "run", gif, "run");
+    return {
+        ids: { animate: animate.id, mp4: mp4.id, gif: gif.id },
+        workflow: graph.serialize(),
+    };
+}"""
+
+# What Deforum Animate shows after the run: its ui "images", the last frame, alone (the
+# extension drops the last progress preview the frontend would show beside it).
+LAST_FRAME = f"""const lastFrame = (node) => (node.imgs?.length === 1 ? node.imgs[0] : null);
+    const lastName = "filename=frame_{PREVIEW_FRAMES - 1:05d}.png";"""
+
+PREVIEWS_READY = (
+    "(ids) => {"
+    + LAST_FRAME
+    + """
+    const graph = window.app.graph;
+    const media = (id) => graph.getNodeById(id).widgets
+        ?.find((w) => w.name === "deforum_video_preview")?.element?.firstChild;
+    const video = media(ids.mp4), gif = media(ids.gif);
+    const last = lastFrame(graph.getNodeById(ids.animate));
+    return video?.tagName === "VIDEO" && video.src !== ""
+        && gif?.tagName === "IMG" && gif.complete && gif.naturalWidth === 64
+        && last?.src.includes(lastName) && last.complete && last.naturalWidth === 64;
+}"""
+)
+
+PREVIEW_STATE = (
+    "(ids) => {"
+    + LAST_FRAME
+    + """
+    const graph = window.app.graph;
+    const element = (id) => graph.getNodeById(id).widgets
+        .find((w) => w.name === "deforum_video_preview").element;
+    const video = element(ids.mp4).firstChild, gif = element(ids.gif).firstChild;
+    return {
+        video: { src: video.src, controls: video.controls, loop: video.loop, muted: video.muted,
+                 autoplay: video.autoplay, visible: element(ids.mp4).offsetParent !== null },
+        gif: gif.src,
+        lastFrame: lastFrame(graph.getNodeById(ids.animate)).src,
+    };
+}"""
+)
+
+
+def _served(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, response.read()
+
+
+def test_video_node_previews_the_rendered_video(
+    browser: Browser, comfyui_server: ComfyServer, object_info: dict
+) -> None:
+    y, x = np.mgrid[0:64, 0:64]
+    pixels = np.stack([x * 4, y * 4, ((x // 8 + y // 8) % 2) * 255], axis=-1).astype(np.uint8)
+    png = base64.b64encode(cv2.imencode(".png", pixels)[1].tobytes()).decode()
+    run_name = f"browser_{uuid.uuid4().hex[:8]}"  # a new prompt, never served from the cache
+    built = browser.page.evaluate(BUILD_PREVIEW_GRAPH, [png, PREVIEW_FRAMES, run_name])
+    ids = built["ids"]
+
+    browser.page.evaluate("async () => { await window.app.queuePrompt(0, 1); }")
+    browser.page.wait_for_function(PREVIEWS_READY, arg=ids, timeout=TIMEOUT_MS)
+    state = browser.page.evaluate(PREVIEW_STATE, ids)
+    browser.page.screenshot(path=str(browser.screenshots / "video_preview.png"))
+
+    video = state["video"]
+    assert video["controls"] and video["loop"] and video["muted"] and video["autoplay"]
+    assert video["visible"]
+    for url, suffix in ((video["src"], ".mp4"), (state["gif"], ".gif")):
+        assert url.startswith(f"{comfyui_server.base_url}/view?"), url
+        status, data = _served(url)
+        assert status == 200 and len(data) > 0, url
+        assert suffix in urllib.request.unquote(url)
+    status, data = _served(state["lastFrame"])
+    assert status == 200 and data.startswith(b"\x89PNG")
+
+    # The preview is display only: neither saved in the workflow nor sent with the prompt.
+    saved = browser.page.evaluate("() => window.app.graph.serialize()")
+    before = {node["id"]: node.get("widgets_values") for node in built["workflow"]["nodes"]}
+    assert {node["id"]: node.get("widgets_values") for node in saved["nodes"]} == before
+    queued = browser.page.evaluate("async () => (await window.app.graphToPrompt()).output")
+    assert queued == workflow_to_api_prompt(saved, object_info)
+    assert browser.console_errors() == [] and browser.page_errors == []

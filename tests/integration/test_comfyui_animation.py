@@ -1,0 +1,372 @@
+"""The Deforum loop inside a real ComfyUI (March 2024): the example workflows queued as the
+frontend sends them, rendered with a tiny SD1.5 checkpoint, repeated, interrupted and resumed.
+
+The render settings are shrunk (64x64, few frames, few steps) through the workflow's own
+widgets, so what runs is the shipped graph, converted by the harness like graphToPrompt does.
+Tests that share the tiny model keep its loader and diffuser at the same node ids, so ComfyUI
+keeps them cached between prompts instead of loading the checkpoint again.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+import pytest
+from comfyui_harness import (
+    REPO_ROOT,
+    ComfyClient,
+    ComfyServer,
+    load_workflow,
+    widget_layout,
+    workflow_to_api_prompt,
+)
+from PIL import Image
+from tiny_models import write_tiny_sd15_checkpoint
+
+pytestmark = pytest.mark.comfyui
+
+CHECKPOINT = "deforum_tiny_sd15.ckpt"  # the same file test_comfyui_diffusion.py uses
+WORKFLOW_2D = REPO_ROOT / "workflows" / "deforum_2d.json"
+WORKFLOW_STILL = REPO_ROOT / "workflows" / "deforum_still.json"
+HEADLESS = REPO_ROOT / "workflows" / "headless"
+SIZE = 64
+FRAMES_2D = 12
+TINY = {"width": SIZE, "height": SIZE, "steps_schedule": "0:(2)"}
+INTERRUPT_FRAMES = 80
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def node_of(workflow: Mapping[str, Any], node_type: str) -> dict[str, Any]:
+    (node,) = [node for node in workflow["nodes"] if node["type"] == node_type]
+    return node
+
+
+def set_widgets(
+    workflow: dict[str, Any], object_info: Mapping[str, Any], node_type: str, **values: Any
+) -> None:
+    """Change widget values of a UI-format workflow by name, as a user would in the editor."""
+    node = node_of(workflow, node_type)
+    names = [slot.name for slot in widget_layout(object_info[node_type])]
+    for name, value in values.items():
+        node["widgets_values"][names.index(name)] = value
+
+
+def widget_values(
+    workflow: Mapping[str, Any], object_info: Mapping[str, Any], node_type: str
+) -> dict[str, Any]:
+    node = node_of(workflow, node_type)
+    names = [slot.name for slot in widget_layout(object_info[node_type])]
+    return dict(zip(names, node["widgets_values"], strict=True))
+
+
+def shrunk_workflow(
+    path: Path, object_info: Mapping[str, Any], run_name: str, **animate: Any
+) -> dict[str, Any]:
+    """The example workflow with the tiny checkpoint and a small, fast render."""
+    workflow = load_workflow(path)
+    set_widgets(workflow, object_info, "CheckpointLoaderSimple", ckpt_name=CHECKPOINT)
+    set_widgets(workflow, object_info, "DeforumAnimate", run_name=run_name, **TINY, **animate)
+    return workflow
+
+
+def queue_workflow(
+    server: ComfyServer, workflow: dict[str, Any], object_info: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Convert like the frontend, queue with the workflow attached, wait for success."""
+    prompt = workflow_to_api_prompt(workflow, object_info)
+    return server.client.run_prompt(prompt, workflow, timeout_s=180)
+
+
+def run_folder(server: ComfyServer, animate_ui: Mapping[str, Any]) -> Path:
+    (subfolder,) = animate_ui["run_dir"]
+    return server.output_dir / subfolder
+
+
+def frame_bytes(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("frame_*.png"))}
+
+
+def frame_names(count: int) -> list[str]:
+    return [f"frame_{index:05d}.png" for index in range(count)]
+
+
+def file_version(path: Path) -> tuple[int, bytes]:
+    return path.stat().st_mtime_ns, path.read_bytes()
+
+
+def decoded_video(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def post(client: ComfyClient, path: str, body: bytes = b"", content_type: str = "") -> bytes:
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(client._url(path), data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read()
+
+
+def upload_image(client: ComfyClient, name: str, png: bytes) -> str:
+    """POST /upload/image as the frontend's upload button does; returns the stored name."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="overwrite"\r\n\r\ntrue\r\n',
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\n'
+        "Content-Type: image/png\r\n\r\n",
+    ]
+    body = "".join(parts).encode() + png + f"\r\n--{boundary}--\r\n".encode()
+    answer = post(client, "/upload/image", body, f"multipart/form-data; boundary={boundary}")
+    return json.loads(answer)["name"]
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkpoint(comfyui_server: ComfyServer) -> str:
+    """The tiny checkpoint in the server's checkpoints folder, as test_comfyui_diffusion.py
+    puts it there (ComfyUI re-lists a model folder when its modification time changes)."""
+    path = comfyui_server.root / "models" / "checkpoints" / CHECKPOINT
+    if not path.is_file():
+        write_tiny_sd15_checkpoint(path)
+    return CHECKPOINT
+
+
+@pytest.fixture(scope="module")
+def init_image(comfyui_server: ComfyServer) -> str:
+    """A 64x64 picture with structure (so motion shows), uploaded like the frontend does."""
+    y, x = np.mgrid[0:SIZE, 0:SIZE]
+    pixels = np.stack([x * 4, y * 4, ((x // 8 + y // 8) % 2) * 255], axis=-1).astype(np.uint8)
+    encoded = cv2.imencode(".png", pixels)[1].tobytes()
+    return upload_image(comfyui_server.client, "deforum_init.png", encoded)
+
+
+@pytest.fixture(scope="module")
+def first_2d_run(
+    comfyui_server: ComfyServer, object_info: dict, checkpoint: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """workflows/deforum_2d.json with the tiny model: (workflow queued, history entry)."""
+    workflow = shrunk_workflow(
+        WORKFLOW_2D, object_info, "anim_2d", max_frames=FRAMES_2D, diffusion_cadence=3
+    )
+    return workflow, queue_workflow(comfyui_server, workflow, object_info)
+
+
+# -- interrupt and resume ---------------------------------------------------------------------
+
+
+def motion_preview_prompt(init_image: str, run_name: str, resume: bool) -> dict[str, Any]:
+    """An Animate loop without a diffuser: motion, colour coherence and noise on the init image.
+
+    Node ids stay clear of the example workflows' so the tiny model's cached loader survives.
+    """
+    animate = {
+        "prompts": ["102", 0], "animation_mode": "2D", "max_frames": INTERRUPT_FRAMES,
+        "width": SIZE, "height": SIZE, "fps": 15.0, "base_seed": 77, "seed_behavior": "iter",
+        "seed_iter_N": 1, "seed_schedule": "0:(s)", "strength_schedule": "0:(0.65)",
+        "steps_schedule": "0:(25)", "cfg_schedule": "0:(7)", "diffusion_cadence": 2,
+        "init_strength": 0.65, "run_name": run_name, "resume": resume, "output_frames": False,
+        "motion": ["103", 0], "color_coherence": ["104", 0], "noise": ["105", 0],
+        "init_image": ["101", 0],
+    }  # fmt: skip
+    motion = {
+        "angle": "0:(0.5)", "zoom": "0:(1.01)", "translation_x": "0:(0.3*sin(t/5))",
+        "translation_y": "0:(0)", "transform_center_x": "0:(0.5)", "transform_center_y": "0:(0.5)",
+        "border": "replicate", "sampling": "bicubic", "enable_perspective_flip": False,
+        "perspective_flip_theta": "0:(0)", "perspective_flip_phi": "0:(0)",
+        "perspective_flip_gamma": "0:(0)", "perspective_flip_fv": "0:(53)",
+    }  # fmt: skip
+    noise = {
+        "noise": "0:(0.02)", "noise_type": "gaussian", "perlin_scale_x": 8, "perlin_scale_y": 8,
+        "perlin_octaves": 4, "perlin_persistence": 0.5,
+    }  # fmt: skip
+    prompts = {
+        "prompts": "0: a lake", "max_frames": INTERRUPT_FRAMES, "positive": "", "negative": "",
+        "s_value": 0, "fps": 15.0,
+    }  # fmt: skip
+    return {
+        "101": {"class_type": "LoadImage", "inputs": {"image": init_image}},
+        "102": {"class_type": "DeforumPromptSchedule", "inputs": prompts},
+        "103": {"class_type": "DeforumMotion2D", "inputs": motion},
+        "104": {
+            "class_type": "DeforumColorCoherence",
+            "inputs": {"color_coherence": "LAB", "refresh_every": 0, "force_grayscale": False},
+        },
+        "105": {"class_type": "DeforumNoise", "inputs": noise},
+        "106": {"class_type": "DeforumAnimate", "inputs": animate},
+    }
+
+
+def wait_for_frames(folder_glob: str, root: Path, count: int, timeout_s: float = 60.0) -> Path:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for folder in root.glob(folder_glob):
+            if len(list(folder.glob("frame_*.png"))) >= count:
+                return folder
+        time.sleep(0.005)
+    raise AssertionError(f"no {folder_glob} folder with {count} frames in {root}")
+
+
+def test_interrupt_stops_within_a_frame_and_resume_completes_the_run(
+    comfyui_server: ComfyServer, init_image: str
+) -> None:
+    client = comfyui_server.client
+    runs = comfyui_server.output_dir / "deforum"
+    status, body = client.queue_prompt(motion_preview_prompt(init_image, "anim_cut", False))
+    assert status == 200, body
+
+    folder = wait_for_frames("anim_cut_*", runs, 6)
+    before = len(list(folder.glob("frame_*.png")))
+    post(client, "/interrupt")
+    after_answer = len(list(folder.glob("frame_*.png")))
+    entry = client.wait_for_history(body["prompt_id"])
+    final = sorted(folder.glob("frame_*.png"))
+
+    assert entry["status"]["status_str"] == "error"
+    assert "execution_interrupted" in [message[0] for message in entry["status"]["messages"]]
+    assert before <= after_answer <= len(final) <= after_answer + 1  # at most the frame in work
+    assert len(final) < INTERRUPT_FRAMES
+    assert [path.name for path in final] == frame_names(len(final))
+    assert all(cv2.imread(str(path)) is not None for path in final)
+    assert list(folder.glob(".*.partial*")) == []
+    assert json.loads((folder / "state.json").read_text(encoding="utf-8"))["complete"] is False
+    settings = file_version(folder / "settings.json")
+
+    resumed = client.run_prompt(motion_preview_prompt(init_image, "anim_cut", True))
+    assert run_folder(comfyui_server, resumed["outputs"]["106"]) == folder
+    assert file_version(folder / "settings.json") == settings  # a resume never rewrites it
+    whole = client.run_prompt(motion_preview_prompt(init_image, "anim_whole", False))
+
+    assert list(frame_bytes(folder)) == frame_names(INTERRUPT_FRAMES)
+    assert frame_bytes(folder) == frame_bytes(run_folder(comfyui_server, whole["outputs"]["106"]))
+    assert list(folder.glob(".*.partial*")) == []
+
+
+# -- the shipped workflows --------------------------------------------------------------------
+
+
+def settings_by_type(prompt: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each node type's widget inputs (links left out), for comparing two API prompts."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for node in prompt.values():
+        values = {k: v for k, v in node["inputs"].items() if not isinstance(v, list)}
+        found.setdefault(node["class_type"], []).append(values)
+    return found
+
+
+@pytest.mark.parametrize("name", ["deforum_2d", "deforum_still"])
+def test_workflows_match_their_headless_twins(name: str, object_info: dict) -> None:
+    """The UI workflow renders what its headless twin renders; only the model loader (the
+    checkpoint loader and ComfyUI's sampler instead of diffusers) and the video node differ."""
+    workflow = load_workflow(REPO_ROOT / "workflows" / f"{name}.json")
+    twin = json.loads((HEADLESS / f"{name}.json").read_text(encoding="utf-8"))
+
+    ours = settings_by_type(workflow_to_api_prompt(workflow, object_info))
+    theirs = settings_by_type(twin)
+
+    assert {"CheckpointLoaderSimple", "DeforumDiffuser", "DeforumVideo"} <= set(ours)
+    for node_type, settings in theirs.items():
+        if node_type != "DeforumDiffusersLoader":
+            assert ours[node_type] == settings, node_type
+    assert ours["DeforumDiffuser"] == [{"sampler_name": "euler_ancestral", "scheduler": "normal"}]
+    assert [s["sampler"] for s in theirs["DeforumDiffusersLoader"]] == ["euler_a"]
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO_ROOT / "workflows").glob("*.json")), ids=lambda p: p.name
+)
+def test_workflow_nodes_do_not_overlap(path: Path) -> None:
+    """Every node box, its title bar included, is clear of the others on the canvas."""
+    title = 30  # LiteGraph.NODE_TITLE_HEIGHT: the title sits above pos
+    boxes = [
+        (node["pos"][0], node["pos"][1] - title, node["size"][0], node["size"][1] + title)
+        for node in load_workflow(path)["nodes"]
+    ]
+    for index, (x, y, width, height) in enumerate(boxes):
+        for other_x, other_y, other_width, other_height in boxes[index + 1 :]:
+            apart_x = x + width <= other_x or other_x + other_width <= x
+            apart_y = y + height <= other_y or other_y + other_height <= y
+            assert apart_x or apart_y, (path.name, (x, y), (other_x, other_y))
+
+
+def test_2d_workflow_renders_frames_settings_and_video(
+    comfyui_server: ComfyServer, object_info: dict, first_2d_run: tuple
+) -> None:
+    workflow, entry = first_2d_run
+    outputs = entry["outputs"]
+    animate_id = str(node_of(workflow, "DeforumAnimate")["id"])
+    video_id = str(node_of(workflow, "DeforumVideo")["id"])
+    preview_id = str(node_of(workflow, "PreviewImage")["id"])
+
+    animate_ui = outputs[animate_id]
+    folder = run_folder(comfyui_server, animate_ui)
+    assert re.fullmatch(r"anim_2d_\d{4}", folder.name), folder
+    assert folder.parent == comfyui_server.output_dir / "deforum"
+    assert list(frame_bytes(folder)) == frame_names(FRAMES_2D)
+    assert animate_ui["images"] == [
+        {"filename": frame_names(FRAMES_2D)[-1], "subfolder": animate_ui["run_dir"][0],
+         "type": "output"},
+    ]  # fmt: skip
+    settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+    assert animate_ui["seed"] == [settings["seed"]] == [1234]
+    assert settings["diffusion_cadence"] == 3 and settings["max_frames"] == FRAMES_2D
+    assert json.loads((folder / "state.json").read_text(encoding="utf-8"))["complete"] is True
+
+    (video,) = outputs[video_id]["deforum_video"]
+    assert video == {
+        "filename": "deforum.mp4", "subfolder": animate_ui["run_dir"][0], "type": "output",
+        "format": "mp4",
+    }  # fmt: skip
+    frames = decoded_video(folder / video["filename"])
+    assert len(frames) == FRAMES_2D
+    assert {frame.shape for frame in frames} == {(SIZE, SIZE, 3)}
+    served = comfyui_server.client.view(video["filename"], video["subfolder"], video["type"])
+    assert served == (folder / video["filename"]).read_bytes()
+    assert len(outputs[preview_id]["images"]) == 1  # last_frame -> core PreviewImage
+
+
+def test_2d_workflow_renders_the_same_frames_again(
+    comfyui_server: ComfyServer, object_info: dict, first_2d_run: tuple
+) -> None:
+    workflow, entry = first_2d_run
+    animate_id = str(node_of(workflow, "DeforumAnimate")["id"])
+    again = copy.deepcopy(workflow)
+    set_widgets(again, object_info, "DeforumAnimate", run_name="anim_2d_again")
+
+    outputs = queue_workflow(comfyui_server, again, object_info)["outputs"]
+
+    first = frame_bytes(run_folder(comfyui_server, entry["outputs"][animate_id]))
+    second = frame_bytes(run_folder(comfyui_server, outputs[animate_id]))
+    assert list(second) == frame_names(FRAMES_2D)
+    assert second == first
+    assert len(set(first.values())) == FRAMES_2D  # a real animation, not one frame repeated
+
+
+def test_still_workflow_writes_four_frames_and_a_gif(
+    comfyui_server: ComfyServer, object_info: dict, checkpoint: str
+) -> None:
+    workflow = shrunk_workflow(WORKFLOW_STILL, object_info, "anim_still")
+    assert widget_values(workflow, object_info, "DeforumAnimate")["animation_mode"] == "None"
+
+    outputs = queue_workflow(comfyui_server, workflow, object_info)["outputs"]
+
+    animate_ui = outputs[str(node_of(workflow, "DeforumAnimate")["id"])]
+    folder = run_folder(comfyui_server, animate_ui)
+    assert list(frame_bytes(folder)) == frame_names(4)
+    (video,) = outputs[str(node_of(workflow, "DeforumVideo")["id"])]["deforum_video"]
+    assert video["filename"] == "deforum.gif" and video["format"] == "gif"
+    with Image.open(folder / "deforum.gif") as gif:
+        assert gif.n_frames == 4 and gif.size == (SIZE, SIZE)
