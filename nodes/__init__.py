@@ -5,6 +5,7 @@ refer to nodes by id and store widget values by position. Never rename or reorde
 """
 
 from .animation_nodes import DeforumAnimate, DeforumVideo
+from .depth_nodes import DeforumDepthModel, DeforumEstimateDepth
 from .diffusion_nodes import DeforumDiffuser, DeforumDiffusersLoader, DeforumImg2Img
 from .frame_nodes import (
     DeforumAddNoise,
@@ -36,6 +37,8 @@ NODE_CLASS_MAPPINGS = {
     "DeforumImg2Img": DeforumImg2Img,
     "DeforumAnimate": DeforumAnimate,
     "DeforumVideo": DeforumVideo,
+    "DeforumDepthModel": DeforumDepthModel,
+    "DeforumEstimateDepth": DeforumEstimateDepth,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -55,4 +58,6 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumImg2Img": "Deforum Img2Img",
     "DeforumAnimate": "Deforum Animate (loop)",
     "DeforumVideo": "Deforum Video",
+    "DeforumDepthModel": "Deforum Depth Model",
+    "DeforumEstimateDepth": "Deforum Estimate Depth (image)",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from ..deforum_core.render import (
 from ..deforum_core.seeds import SEED_BEHAVIORS
 from ..deforum_core.video import VIDEO_FORMATS, encode_video
 from .comfy_bridge import check_interrupt, output_directory, progress_reporter, resolve_input_file
+from .depth_nodes import on_compute_device
 from .widgets import FPS, MAX_FRAMES, SEED_LIMIT, schedule_input, validation_result
 
 CATEGORY = "Deforum"
@@ -195,10 +197,11 @@ class DeforumAnimate:
         stages = Stages(prompts, motion, color_coherence, enhance, noise, depth_model)
         folder = _run_folder(run_name, resume)
         callbacks = RenderCallbacks(progress_reporter(animation.max_frames), check_interrupt)
-        result = render_animation(
-            animation, stages, diffuser, folder,
-            init_image=init_image, resume=resume, callbacks=callbacks,
-        )  # fmt: skip
+        with _depth_on_device(depth_model, animation):
+            result = render_animation(
+                animation, stages, diffuser, folder,
+                init_image=init_image, resume=resume, callbacks=callbacks,
+            )  # fmt: skip
         run = DeforumRun(result.run_dir, animation.fps, animation.max_frames)
         directory = RunDirectory(result.run_dir)
         frames = (
@@ -214,6 +217,13 @@ class DeforumAnimate:
             "seed": [result.settings.seed],
         }
         return {"ui": ui, "result": (run, frames, result.last_frame)}
+
+
+def _depth_on_device(depth_model, animation: AnimationSettings):
+    """Keep the depth model on the compute device for the render (ComfyUI makes room)."""
+    if depth_model is None or animation.animation_mode != "3D":
+        return contextlib.nullcontext()
+    return on_compute_device(depth_model, animation.height, animation.width)
 
 
 class DeforumVideo:

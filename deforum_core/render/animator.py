@@ -21,6 +21,7 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
+from ..depth.depth_maps import save_depth_map
 from ..diffusion.backend import DiffusionBackend, DiffusionRequest, FrameText
 from ..errors import ScheduleError
 from ..prompts import PromptSchedule
@@ -36,17 +37,19 @@ from .camera import Camera2D, Camera3D, StillCamera
 from .rundir import STATE_FILE, RunDirectory, quantize
 from .settings import AnimationSettings, FrameSchedules
 
+DEPTH_PATTERN = "depth_{:05d}.png"
+DEPTH_RANGE = (1.0, 2.0)  # Deforum's camera depth: near 1, far 2
+
 
 class RenderCancelled(Exception):
     """Raised by a cancel check between frames; every file written so far is whole."""
 
 
 class DepthEstimator(Protocol):
-    """What 3D mode needs from a depth model: frames [B, H, W, 3] to depth [B, H, W]."""
+    """What 3D mode needs from a depth model: frames [B, H, W, 3] to Deforum's camera depth
+    [B, H, W] (z from 1, near, to 2, far), as deforum_core.depth.DepthEstimator gives."""
 
-    name: str
-
-    def estimate(self, frames: torch.Tensor) -> torch.Tensor: ...
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class Stages:
             "noise": self.noise,
         }
         described = {name: stage and stage.describe() for name, stage in stages.items()}
-        depth = getattr(self.depth, "name", None)
+        depth = None if self.depth is None else repr(self.depth)
         return {"prompts": prompts, **described, "depth": depth}
 
 
@@ -199,8 +202,11 @@ class _Loop:
     def _depth_of(self, index: int, frame: torch.Tensor) -> torch.Tensor:
         """Depth of the diffused frame at index, estimated once and kept while it is needed."""
         if index not in self.depths:
-            self.depths[index] = self.stages.depth.estimate(frame)
+            self.depths[index] = self.stages.depth(frame)
             self.depth_calls += 1
+            if self.stages.motion.save_depth_maps:
+                path = self.directory.path / DEPTH_PATTERN.format(index)
+                save_depth_map(path, self.depths[index][0], value_range=DEPTH_RANGE)
         return self.depths[index]
 
     def _move(self, frame: torch.Tensor, source: int, target: int) -> torch.Tensor:

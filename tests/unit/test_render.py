@@ -218,13 +218,14 @@ def test_out_of_range_schedules_are_refused_before_rendering(tmp_path):
 class ConstantDepth:
     """A stand-in depth model: the same depth everywhere, counting its calls."""
 
-    name = "constant"
-
     def __init__(self, value: float = 2.0) -> None:
         self.value = value
         self.calls = 0
 
-    def estimate(self, frames: torch.Tensor) -> torch.Tensor:
+    def __repr__(self) -> str:
+        return f"ConstantDepth({self.value})"
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         self.calls += 1
         return torch.full(frames.shape[:3], self.value)
 
@@ -245,6 +246,25 @@ def test_3d_depth_runs_at_most_once_per_diffused_frame(tmp_path, cadence, frames
     )  # fmt: skip
     assert len(frames(tmp_path / "r")) == frames_count
     assert depth.calls == result.depth_calls <= diffused
+
+
+def test_3d_with_a_real_depth_architecture_saves_16_bit_depth_maps(tmp_path):
+    import cv2
+
+    from deforum_core.depth import tiny_depth_estimator
+    from deforum_core.stages import Motion3DStage
+
+    estimator = tiny_depth_estimator()
+    motion = Motion3DStage.parse({"translation_z": "0:(8)"}, save_depth_maps=True)
+    result = render_animation(
+        settings(animation_mode="3D", max_frames=5, diffusion_cadence=2),
+        Stages(PROMPTS, motion, depth=estimator), RecordingBackend(), tmp_path / "r",
+    )  # fmt: skip
+    assert len(frames(tmp_path / "r")) == 5 and result.depth_calls == 3
+    maps = sorted((tmp_path / "r").glob("depth_*.png"))
+    assert [path.name for path in maps] == ["depth_00000.png", "depth_00002.png", "depth_00004.png"]
+    depth_map = cv2.imread(str(maps[0]), cv2.IMREAD_UNCHANGED)
+    assert depth_map.dtype.name == "uint16" and depth_map.shape == (32, 32)
 
 
 def test_3d_moves_by_the_camera_through_depth(tmp_path):

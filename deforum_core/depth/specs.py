@@ -1,0 +1,166 @@
+"""The depth models the pack knows: names, official files, publishers and input handling.
+
+Model type names follow Deforum's `depth_algorithm` setting where Deforum has one
+("Midas-3-Hybrid", "Depth-Anything-V2-Small"); lookups ignore case, spaces, dashes and
+underscores, so settings files written by Deforum resolve to the same model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+HALF = (0.5, 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class DepthModelSpec:
+    """One published depth model and how its input and output are handled.
+
+    family: "midas_dpt" (MiDaS v3 DPT) or "depth_anything" (Depth Anything V2).
+    files: the official file names, preferred first; a `.safetensors` copy with the same
+        stem is accepted as well.
+    resize: how a frame is scaled to the network input, as in the official code:
+        "minimal" (MiDaS: scale as little as possible towards input_size, keeping the aspect
+        ratio) or "lower_bound" (Depth Anything: the shorter side at least input_size).
+    multiple_of: the network input sides are multiples of this.
+    """
+
+    name: str
+    family: str
+    variant: str
+    files: tuple[str, ...]
+    publisher: str
+    license: str
+    input_size: int
+    multiple_of: int
+    resize: str
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def expected_files(self) -> tuple[str, ...]:
+        """Official names plus safetensors copies of them."""
+        stems = [name.rsplit(".", 1)[0] for name in self.files]
+        return self.files + tuple(f"{stem}.safetensors" for stem in stems)
+
+
+MODEL_SPECS: dict[str, DepthModelSpec] = {
+    spec.name: spec
+    for spec in (
+        DepthModelSpec(
+            name="Depth-Anything-V2-Small",
+            family="depth_anything",
+            variant="vits",
+            files=("depth_anything_v2_vits.pth",),
+            publisher="the Hugging Face repository depth-anything/Depth-Anything-V2-Small "
+            "(https://huggingface.co/depth-anything/Depth-Anything-V2-Small)",
+            license="Apache-2.0",
+            input_size=518,
+            multiple_of=14,
+            resize="lower_bound",
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+        ),
+        DepthModelSpec(
+            name="Depth-Anything-V2-Base",
+            family="depth_anything",
+            variant="vitb",
+            files=("depth_anything_v2_vitb.pth",),
+            publisher="the Hugging Face repository depth-anything/Depth-Anything-V2-Base "
+            "(https://huggingface.co/depth-anything/Depth-Anything-V2-Base)",
+            license="CC-BY-NC-4.0 (non-commercial)",
+            input_size=518,
+            multiple_of=14,
+            resize="lower_bound",
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+        ),
+        DepthModelSpec(
+            name="Depth-Anything-V2-Large",
+            family="depth_anything",
+            variant="vitl",
+            files=("depth_anything_v2_vitl.pth",),
+            publisher="the Hugging Face repository depth-anything/Depth-Anything-V2-Large "
+            "(https://huggingface.co/depth-anything/Depth-Anything-V2-Large)",
+            license="CC-BY-NC-4.0 (non-commercial)",
+            input_size=518,
+            multiple_of=14,
+            resize="lower_bound",
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
+        ),
+        DepthModelSpec(
+            name="Midas-3-Hybrid",
+            family="midas_dpt",
+            variant="vitb_rn50_384",
+            files=("dpt_hybrid_384.pt", "dpt_hybrid-midas-501f0c75.pt"),
+            publisher="the GitHub release isl-org/MiDaS v3 "
+            "(https://github.com/isl-org/MiDaS/releases/tag/v3, file dpt_hybrid_384.pt; the "
+            "same weights are in intel-isl/DPT release 1_0 as dpt_hybrid-midas-501f0c75.pt)",
+            license="MIT",
+            input_size=384,
+            multiple_of=32,
+            resize="minimal",
+            mean=HALF,
+            std=HALF,
+        ),
+        DepthModelSpec(
+            name="Midas-3-Large",
+            family="midas_dpt",
+            variant="vitl16_384",
+            files=("dpt_large_384.pt", "dpt_large-midas-2f21e586.pt"),
+            publisher="the GitHub release isl-org/MiDaS v3 "
+            "(https://github.com/isl-org/MiDaS/releases/tag/v3, file dpt_large_384.pt; the "
+            "same weights are in intel-isl/DPT release 1_0 as dpt_large-midas-2f21e586.pt)",
+            license="MIT",
+            input_size=384,
+            multiple_of=32,
+            resize="minimal",
+            mean=HALF,
+            std=HALF,
+        ),
+    )
+}
+MODEL_TYPES: tuple[str, ...] = tuple(MODEL_SPECS)
+DEFAULT_MODEL_TYPE = "Depth-Anything-V2-Small"
+
+_ALIASES = {
+    "midas3hybrid": "Midas-3-Hybrid",
+    "dpthybrid": "Midas-3-Hybrid",
+    "dpthybrid384": "Midas-3-Hybrid",
+    "midas": "Midas-3-Hybrid",
+    "midas3large": "Midas-3-Large",
+    "dptlarge": "Midas-3-Large",
+    "dptlarge384": "Midas-3-Large",
+    "depthanythingv2small": "Depth-Anything-V2-Small",
+    "depthanythingv2": "Depth-Anything-V2-Small",
+    "depthanything": "Depth-Anything-V2-Small",
+    "depthanythingv2base": "Depth-Anything-V2-Base",
+    "depthanythingv2large": "Depth-Anything-V2-Large",
+}
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_\-.()]", "", name).lower()
+
+
+def resolve_model_type(name: str) -> DepthModelSpec:
+    """The spec for a model type name (case, spaces, dashes and underscores ignored)."""
+    if name in MODEL_SPECS:
+        return MODEL_SPECS[name]
+    key = _squash(name)
+    for spec_name in MODEL_SPECS:
+        if _squash(spec_name) == key:
+            return MODEL_SPECS[spec_name]
+    if key in _ALIASES:
+        return MODEL_SPECS[_ALIASES[key]]
+    hint = ""
+    if "beit" in key:
+        hint = " MiDaS 3.1 BEiT models are not supported yet; use Midas-3-Hybrid or Midas-3-Large."
+    elif "zoe" in key or "leres" in key or "adabins" in key:
+        hint = " Deforum's Zoe, LeReS and AdaBins models are not supported."
+    raise ValueError(
+        f"unknown depth model type {name!r}; choose one of {', '.join(MODEL_TYPES)}.{hint}"
+    )
