@@ -15,17 +15,16 @@ Run: .venv/bin/python bench/bench_depth.py [--frames 24] [--size 512] [--repeats
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
 import torch  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 from deforum_core.depth import (  # noqa: E402
     DepthEstimator,
@@ -41,16 +40,6 @@ from deforum_core.warp3d import Camera3D, rigid_motion, warp_3d  # noqa: E402
 MODEL_TYPE = "Depth-Anything-V2-Small"
 RENDER_SIZE = 64  # the call count does not depend on the frame size
 MOTION = {"translation_z": "0:(10)", "rotation_3d_y": "0:(0.5)"}
-
-
-def median_ms(step: Callable[[], object], repeats: int) -> float:
-    step()  # warm-up
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def depth_calls(frames: int, cadence: int, scratch: Path) -> tuple[int, int, float]:

@@ -8,15 +8,14 @@ float tensors. Run: .venv/bin/python bench/bench_frame_stages.py [--size 512] [-
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+from timing import median_ms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -26,17 +25,6 @@ from deforum_core.noise import add_noise
 from deforum_core.warp2d import Motion2D, warp_2d
 
 MOTION = Motion2D(angle=0.5, zoom=1.01, translation_x=2.0, translation_y=-1.0)
-
-
-def time_ms(step: Callable[[], object], repeats: int) -> float:
-    """Median wall time of one call in milliseconds, after one warm-up call."""
-    step()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def ours(frame: torch.Tensor, reference: torch.Tensor, sampling: str) -> dict[str, Callable]:
@@ -107,8 +95,8 @@ def main() -> None:
     print(f"{'stage':<14}{'ours (torch) ms':>18}{'Deforum way ms':>18}")
     totals = [0.0, 0.0]
     for name in ours_steps:
-        mine = time_ms(ours_steps[name], arguments.repeats)
-        theirs = time_ms(theirs_steps[name], arguments.repeats)
+        mine = median_ms(ours_steps[name], arguments.repeats)
+        theirs = median_ms(theirs_steps[name], arguments.repeats)
         if name != "color (RGB)":
             totals[0] += mine
             totals[1] += theirs

@@ -13,18 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
 import torch  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 from deforum_core.diffusion import DiffusersBackend, DiffusionRequest, FrameText  # noqa: E402
 from deforum_core.prompts import parse_prompt_schedule  # noqa: E402
@@ -65,16 +64,6 @@ def settings(frames: int, size: int, cadence: int) -> AnimationSettings:
     )  # fmt: skip
 
 
-def time_ms(step: Callable[[], object], repeats: int = 5) -> float:
-    step()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
-
-
 def stage_times(size: int) -> dict[str, float]:
     """Milliseconds per call of each per-frame step, at size x size."""
     stages = build_stages()
@@ -86,21 +75,21 @@ def stage_times(size: int) -> dict[str, float]:
         directory = RunDirectory(Path(folder))
         for index in range(30):
             directory.write_frame(index, frame)
-        encode = time_ms(lambda: encode_video(directory.frame_paths(), Path(folder) / "v.mp4",
+        encode = median_ms(lambda: encode_video(directory.frame_paths(), Path(folder) / "v.mp4",
                                               fps=15), repeats=2) / 30  # fmt: skip
         return {
-            "warp": time_ms(lambda: stages.motion.apply(frame, values)),
-            "coherence (LAB)": time_ms(lambda: stages.color.apply(frame, frame)),
-            "contrast + anti-blur": time_ms(
+            "warp": median_ms(lambda: stages.motion.apply(frame, values)),
+            "coherence (LAB)": median_ms(lambda: stages.color.apply(frame, frame)),
+            "contrast + anti-blur": median_ms(
                 lambda: stages.enhance.apply(frame, stages.enhance.schedules.frame_values(1)[0])
             ),
-            "noise": time_ms(
+            "noise": median_ms(
                 lambda: stages.noise.apply(frame, stages.noise.schedules.frame_values(1)[0], 1)
             ),
-            f"diffuse ({STEPS} steps x strength {STRENGTH})": time_ms(
+            f"diffuse ({STEPS} steps x strength {STRENGTH})": median_ms(
                 lambda: backend.diffuse(request), repeats=2
             ),
-            "PNG write": time_ms(lambda: directory.write_frame(0, frame)),
+            "PNG write": median_ms(lambda: directory.write_frame(0, frame)),
             "video encode (per frame)": encode,
         }
 

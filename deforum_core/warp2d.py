@@ -83,9 +83,9 @@ def flip_matrix(motion: Motion2D, width: int, height: int) -> torch.Tensor:
     # y points down: a negative turn about the viewing axis is counter-clockwise on screen,
     # so a positive theta turns the same way as a positive 2D angle
     rotation = (
-        _axis_rotation(2, -motion.flip_theta)
-        @ _axis_rotation(1, motion.flip_gamma)
-        @ _axis_rotation(0, motion.flip_phi)
+        axis_rotation(2, -motion.flip_theta)
+        @ axis_rotation(1, motion.flip_gamma)
+        @ axis_rotation(0, motion.flip_phi)
     )
     # picture point (x, y) relative to the centre -> camera space -> projected with focal
     # length = distance, so an unrotated plane maps onto itself
@@ -103,7 +103,8 @@ def flip_matrix(motion: Motion2D, width: int, height: int) -> torch.Tensor:
     return project @ place @ center
 
 
-def _axis_rotation(axis: int, degrees: float) -> torch.Tensor:
+def axis_rotation(axis: int, degrees: float) -> torch.Tensor:
+    """A 3x3 float64 rotation by degrees about axis 0 (x), 1 (y) or 2 (z)."""
     cos_a, sin_a = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
     first, second = [index for index in range(3) if index != axis]
     rotation = torch.eye(3, dtype=torch.float64)

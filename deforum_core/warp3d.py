@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .warp2d import axis_rotation
+
 TRANSLATION_SCALE = 1.0 / 200.0
 PADDING_MODES = ("border", "reflection", "zeros")
 SAMPLING_MODES = ("bicubic", "bilinear", "nearest")
@@ -48,16 +50,6 @@ class Camera3D:
     far: float = 10000.0
 
 
-def _rotation(axis: int, degrees: float) -> torch.Tensor:
-    cos_a, sin_a = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-    first, second = [index for index in range(3) if index != axis]
-    rotation = torch.eye(3, dtype=torch.float64)
-    rotation[first, first] = rotation[second, second] = cos_a
-    rotation[first, second] = -sin_a
-    rotation[second, first] = sin_a
-    return rotation
-
-
 def rigid_motion(camera: Camera3D) -> torch.Tensor:
     """The 4x4 float64 transform taking a point in the old camera's frame to the new one's.
 
@@ -65,9 +57,9 @@ def rigid_motion(camera: Camera3D) -> torch.Tensor:
     """
     # the scene moves opposite to the camera: a camera moving right shifts points left
     rotation = (
-        _rotation(0, -camera.rotation_3d_x)
-        @ _rotation(1, camera.rotation_3d_y)
-        @ _rotation(2, -camera.rotation_3d_z)
+        axis_rotation(0, -camera.rotation_3d_x)
+        @ axis_rotation(1, camera.rotation_3d_y)
+        @ axis_rotation(2, -camera.rotation_3d_z)
     )
     translation = (
         torch.tensor(
