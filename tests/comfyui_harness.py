@@ -605,3 +605,28 @@ def workflow_to_api_prompt(
 
 def load_workflow(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def node_of(workflow: Mapping[str, Any], node_type: str) -> dict[str, Any]:
+    """The one node of node_type in a UI-format workflow."""
+    (node,) = [node for node in workflow["nodes"] if node["type"] == node_type]
+    return node
+
+
+def set_widgets(
+    workflow: dict[str, Any], object_info: Mapping[str, Any], node_type: str, **values: Any
+) -> None:
+    """Change widget values of a UI-format workflow by name, as a user would in the editor."""
+    node = node_of(workflow, node_type)
+    names = [slot.name for slot in widget_layout(object_info[node_type])]
+    for name, value in values.items():
+        node["widgets_values"][names.index(name)] = value
+
+
+def widget_values(
+    workflow: Mapping[str, Any], object_info: Mapping[str, Any], node_type: str
+) -> dict[str, Any]:
+    """A UI-format node's widget values by name."""
+    node = node_of(workflow, node_type)
+    names = [slot.name for slot in widget_layout(object_info[node_type])]
+    return dict(zip(names, node["widgets_values"], strict=True))

@@ -31,7 +31,7 @@ APP_READY = (
     "() => window.app?.graph && window.LiteGraph && window.__deforumExtensionLoaded === true"
 )
 TIMEOUT_MS = 60_000
-WORKFLOWS = ["deforum_2d", "deforum_still"]
+WORKFLOWS = ["deforum_2d", "deforum_still", "deforum_3d"]
 PREVIEW_FRAMES = 6
 
 

@@ -22,7 +22,9 @@ from comfyui_harness import (
     REPO_ROOT,
     ComfyServer,
     load_workflow,
-    widget_layout,
+    node_of,
+    set_widgets,
+    widget_values,
     workflow_to_api_prompt,
 )
 from tiny_models import write_tiny_sd15_checkpoint
@@ -44,29 +46,6 @@ DIFFUSED = list(range(0, FRAMES, CADENCE))
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def node_of(workflow: Mapping[str, Any], node_type: str) -> dict[str, Any]:
-    (node,) = [node for node in workflow["nodes"] if node["type"] == node_type]
-    return node
-
-
-def set_widgets(
-    workflow: dict[str, Any], object_info: Mapping[str, Any], node_type: str, **values: Any
-) -> None:
-    """Change widget values of a UI-format workflow by name, as a user would in the editor."""
-    node = node_of(workflow, node_type)
-    names = [slot.name for slot in widget_layout(object_info[node_type])]
-    for name, value in values.items():
-        node["widgets_values"][names.index(name)] = value
-
-
-def widget_values(
-    workflow: Mapping[str, Any], object_info: Mapping[str, Any], node_type: str
-) -> dict[str, Any]:
-    node = node_of(workflow, node_type)
-    names = [slot.name for slot in widget_layout(object_info[node_type])]
-    return dict(zip(names, node["widgets_values"], strict=True))
 
 
 def shrunk_3d_workflow(
