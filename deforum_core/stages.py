@@ -179,6 +179,7 @@ class Motion3DStage:
     padding: str = "border"
     sampling: str = "bicubic"
     save_depth_maps: bool = False
+    occlusion_aware: bool = False
 
     @classmethod
     def parse(
@@ -189,6 +190,7 @@ class Motion3DStage:
         padding: str = "border",
         sampling: str = "bicubic",
         save_depth_maps: bool = False,
+        occlusion_aware: bool = False,
     ) -> Motion3DStage:
         return cls(
             ScheduleSet.parse({**MOTION_3D_SCHEDULES, **texts}),
@@ -196,6 +198,7 @@ class Motion3DStage:
             _choice(padding, PADDING_MODES, "padding_mode"),
             _choice(sampling, SAMPLING_MODES, "sampling_mode"),
             save_depth_maps,
+            occlusion_aware,
         )
 
     def camera(self, values: FrameValues) -> Camera3D:
@@ -231,7 +234,10 @@ class Motion3DStage:
         """The perspective flip (as Deforum, on the picture first), then the 3D move."""
         if not torch.equal(flip, torch.eye(3, dtype=flip.dtype)):
             frames = warp_frames(frames, flip, border="replicate", sampling=self.sampling)
-        return warp_3d(frames, depth, motion, fov, padding=self.padding, sampling=self.sampling)
+        return warp_3d(
+            frames, depth, motion, fov, padding=self.padding, sampling=self.sampling,
+            occlusion_aware=self.occlusion_aware,
+        )  # fmt: skip
 
     def describe(self) -> dict:
         return {
@@ -240,6 +246,7 @@ class Motion3DStage:
             "padding": self.padding,
             "sampling": self.sampling,
             "save_depth_maps": self.save_depth_maps,
+            "occlusion_aware": self.occlusion_aware,
         }
 
 

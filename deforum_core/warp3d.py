@@ -81,7 +81,7 @@ def focal_length(fov: float) -> float:
     return 1.0 / math.tan(math.radians(fov) / 2.0)
 
 
-def _pixel_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
+def pixel_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
     """Pixel centres as (u, v) in -1..1 (grid_sample's align_corners=False), [H, W, 2]."""
     vs = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) * (2.0 / height) - 1.0
     us = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) * (2.0 / width) - 1.0
@@ -89,12 +89,15 @@ def _pixel_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
     return torch.stack([grid_u, grid_v], dim=-1)
 
 
-def displacement(depth: torch.Tensor, motion: torch.Tensor, fov: float) -> torch.Tensor:
-    """Where each source pixel lands minus where it is, in (u, v) units, [B, H, W, 2]."""
+def project(
+    depth: torch.Tensor, motion: torch.Tensor, fov: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each source pixel lands minus where it is, in (u, v) units, [B, H, W, 2], and
+    its depth seen from the moved camera, [B, H, W]."""
     height, width = depth.shape[1:]
     aspect = width / height
     focal = focal_length(fov)
-    grid = _pixel_grid(height, width, depth.device)
+    grid = pixel_grid(height, width, depth.device)
     z = depth.float().clamp(min=_MIN_DEPTH)
     points = torch.stack(
         [grid[..., 0] * aspect * z / focal, grid[..., 1] * z / focal, z], dim=-1
@@ -106,7 +109,7 @@ def displacement(depth: torch.Tensor, motion: torch.Tensor, fov: float) -> torch
     projected = torch.stack(
         [moved[..., 0] * focal / (moved_z * aspect), moved[..., 1] * focal / moved_z], dim=-1
     )
-    return projected - grid
+    return projected - grid, moved_z
 
 
 def warp_3d(
@@ -117,8 +120,13 @@ def warp_3d(
     *,
     padding: str = "border",
     sampling: str = "bicubic",
+    occlusion_aware: bool = False,
 ) -> torch.Tensor:
-    """Move frames [B, H, W, C] by a rigid camera motion [4, 4] through their depth [B, H, W]."""
+    """Move frames [B, H, W, C] by a rigid camera motion [4, 4] through their depth [B, H, W].
+
+    occlusion_aware resolves what the moved camera sees by depth (see occlusion.py): nearer
+    things cover farther ones, and uncovered areas continue the background around them.
+    """
     if padding not in PADDING_MODES:
         raise ValueError(f"unknown padding mode {padding!r}; use one of {', '.join(PADDING_MODES)}")
     if sampling not in SAMPLING_MODES:
@@ -132,9 +140,10 @@ def warp_3d(
     if torch.equal(motion, torch.eye(4, dtype=motion.dtype)):
         return frames
     batch, height, width, _ = frames.shape
-    grid = _pixel_grid(height, width, frames.device).expand(batch, -1, -1, -1)
-    field = displacement(depth, motion, fov).permute(0, 3, 1, 2)  # [B, 2, H, W]
-    source = grid - field.permute(0, 2, 3, 1)
+    grid = pixel_grid(height, width, frames.device).expand(batch, -1, -1, -1)
+    landing, moved_depth = project(depth, motion, fov)
+    field = landing.permute(0, 3, 1, 2)  # [B, 2, H, W]
+    source = grid - landing
     for _ in range(_REFINEMENTS):
         # the displacement at the current source estimate, so that source + d(source) = grid
         moved = F.grid_sample(field, source, mode="bilinear", padding_mode="border",
@@ -149,4 +158,9 @@ def warp_3d(
     )
     if sampling == "bicubic":
         warped = warped.clamp_(0.0, 1.0)
-    return warped.permute(0, 2, 3, 1)
+    warped = warped.permute(0, 2, 3, 1)
+    if occlusion_aware:
+        from .occlusion import resolve_occlusions
+
+        warped = resolve_occlusions(frames, warped, source, landing, moved_depth)
+    return warped

@@ -197,6 +197,15 @@ class DeforumMotion3D:
                         "(depth_NNNNN.png) into the run folder.",
                     },
                 ),
+                "occlusion_aware": (
+                    "BOOLEAN",
+                    {
+                        "default": False,
+                        "tooltip": "Resolve what the camera sees by depth: near things cover "
+                        "far ones, and uncovered areas continue the background instead of "
+                        "stretching the near edge (slower).",
+                    },
+                ),
             }
         }
 
@@ -235,7 +244,13 @@ class DeforumMotion3D:
         )
 
     def build(
-        self, padding_mode, sampling_mode, enable_perspective_flip, save_depth_maps, **schedules
+        self,
+        padding_mode,
+        sampling_mode,
+        enable_perspective_flip,
+        save_depth_maps,
+        occlusion_aware=False,
+        **schedules,
     ):
         stage = Motion3DStage.parse(
             schedules,
@@ -243,6 +258,7 @@ class DeforumMotion3D:
             padding=padding_mode,
             sampling=sampling_mode,
             save_depth_maps=save_depth_maps,
+            occlusion_aware=occlusion_aware,
         )
         return (stage,)
 

@@ -154,7 +154,7 @@ def test_motion_3d_node_widgets_validation_and_stage(nodes):
         "translation_x", "translation_y", "translation_z", "rotation_3d_x", "rotation_3d_y",
         "rotation_3d_z", "fov", "near", "far", "padding_mode", "sampling_mode",
         "enable_perspective_flip", "perspective_flip_theta", "perspective_flip_phi",
-        "perspective_flip_gamma", "perspective_flip_fv", "save_depth_maps",
+        "perspective_flip_gamma", "perspective_flip_fv", "save_depth_maps", "occlusion_aware",
     ]  # fmt: skip
     for name, (_, options) in node_class.INPUT_TYPES()["required"].items():
         assert options.get("tooltip"), name

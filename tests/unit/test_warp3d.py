@@ -115,3 +115,50 @@ def test_bad_arguments_are_named():
         warp_3d(image, torch.ones(1, 4, 4), motion)
     with pytest.raises(ValueError, match="fov must lie between 0 and 180"):
         warp_3d(image, depth, motion, fov=180)
+
+
+def bar_scene(size: int = 64):
+    """A near red bar (depth 1) in front of a blue background (depth 2) with a green stripe."""
+    image = torch.zeros(1, size, size, 3)
+    image[..., 2] = 1.0
+    image[0, :, 24:40] = torch.tensor([1.0, 0.0, 0.0])
+    image[0, :, 44:48] = torch.tensor([0.0, 1.0, 1.0])
+    depth = torch.full((1, size, size), 2.0)
+    depth[0, :, 24:40] = 1.0
+    return image, depth
+
+
+def red_columns(image: torch.Tensor) -> list[int]:
+    return (image[0, 32, :, 0] > 0.5).nonzero().flatten().tolist()
+
+
+def test_occlusion_aware_warp_keeps_a_near_object_in_front():
+    image, depth = bar_scene()
+    motion = rigid_motion(Camera3D(translation_x=30))
+    shift = focal_length(40.0) * 30 * TRANSLATION_SCALE / 1.0 * 32  # the bar's pinhole shift
+    aware = warp_3d(image, depth, motion, sampling="bilinear", occlusion_aware=True)
+    columns = red_columns(aware)
+    assert len(columns) == 16  # the bar keeps its width ...
+    assert columns[0] == pytest.approx(24 - shift, abs=1)  # ... at the position it moved to
+    plain = warp_3d(image, depth, motion, sampling="bilinear")
+    assert len(red_columns(plain)) <= 12  # backward sampling lets the background eat its edge
+
+
+def test_occlusion_aware_warp_fills_uncovered_background_from_the_background():
+    image, depth = bar_scene()
+    aware = warp_3d(image, depth, rigid_motion(Camera3D(translation_x=30)),
+                    sampling="bilinear", occlusion_aware=True)  # fmt: skip
+    right_edge = red_columns(aware)[-1]
+    uncovered = aware[0, :, right_edge + 2 : right_edge + 7]
+    assert torch.all(uncovered[..., 0] < 0.05)  # no red stretched over the uncovered strip
+    assert torch.all(uncovered[..., 2] > 0.95)  # it continues the (blue) background
+
+
+def test_occlusion_aware_warp_without_occlusions_is_the_plain_warp():
+    image = torch.rand(1, 48, 48, 3, generator=torch.Generator().manual_seed(4))
+    depth = torch.full((1, 48, 48), 1.5)
+    for camera in (Camera3D(translation_x=7), Camera3D(translation_z=20), Camera3D()):
+        motion = rigid_motion(camera)
+        plain = warp_3d(image, depth, motion, sampling="bilinear")
+        aware = warp_3d(image, depth, motion, sampling="bilinear", occlusion_aware=True)
+        assert torch.equal(plain, aware)
