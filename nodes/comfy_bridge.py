@@ -25,11 +25,15 @@ class HeadlessHost:
         self.quiet = False
 
     def report(self, done: int, total: int) -> None:
-        if not self.quiet:
-            width = 30
-            filled = width * done // max(total, 1)
-            bar = "#" * filled + "-" * (width - filled)
+        """A redrawn bar on a terminal; a line per tenth of the frames in a log."""
+        if self.quiet:
+            return
+        if sys.stderr.isatty():
+            filled = 30 * done // max(total, 1)
+            bar = "#" * filled + "-" * (30 - filled)
             print(f"\r[{bar}] {done}/{total}", end="\n" if done >= total else "", file=sys.stderr)
+        elif done == total or done % max(1, total // 10) == 0:
+            print(f"{done}/{total} frames", file=sys.stderr)
 
 
 HEADLESS = HeadlessHost()

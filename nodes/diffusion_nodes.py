@@ -121,7 +121,7 @@ class DeforumDiffusersLoader:
                         "default": "",
                         "tooltip": "For single-file checkpoints: a diffusers folder of the same "
                         "model type whose configs and tokenizers are used (nothing is "
-                        "downloaded). Leave empty when they are in the Hugging Face cache.",
+                        "downloaded). Required for single files; ignored for diffusers folders.",
                     },
                 ),
             }

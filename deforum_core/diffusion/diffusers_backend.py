@@ -240,10 +240,15 @@ def _load_file(path: Path, dtype: torch.dtype, config: str | Path | None) -> Any
             f"model: {path.name!r} is not a checkpoint file",
             hint=f"use a {' or '.join(CHECKPOINT_SUFFIXES)} file or a diffusers folder",
         )
-    options = _options(dtype)
-    if config:
-        options["config"] = str(config)
     pipeline_class = _pipeline_class(_is_sdxl_file(path))
+    if not config or not Path(config).expanduser().is_dir():
+        # without a local config folder diffusers turns local_files_only off and asks the hub
+        given = f"{str(config)!r} is not a folder" if config else "no config folder was given"
+        raise DiffusionError(
+            f"model: could not load {path.name!r} offline: {given}", hint=_CONFIG_HINT
+        )
+    options = _options(dtype)
+    options["config"] = str(Path(config).expanduser())
     return _loading(
         path, lambda: pipeline_class.from_single_file(str(path), **options), hint=_CONFIG_HINT
     )
