@@ -20,12 +20,6 @@ from deforum_core.diffusion import (
 
 SIZE = 32
 
-# diffusers' k-diffusion schedulers trip numpy 2 deprecation warnings thousands of times
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:__array_wrap__ must accept context:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept:DeprecationWarning"),
-]
-
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
