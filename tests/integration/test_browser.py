@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_session import BrowserSession, comfy_page
 from comfyui_harness import (
     PACK_FOLDER_NAME,
     REPO_ROOT,
@@ -21,46 +20,13 @@ from comfyui_harness import (
     load_workflow,
     workflow_to_api_prompt,
 )
-from playwright.sync_api import ConsoleMessage, Page, Response, sync_playwright
+from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EXTENSION_URL_PATH = f"/extensions/{PACK_FOLDER_NAME}/js/deforum.js"
 SCHEDULE_WORKFLOW = REPO_ROOT / "workflows" / "deforum_schedules.json"
-APP_READY = (
-    "() => window.app?.graph && window.LiteGraph && window.__deforumExtensionLoaded === true"
-)
 TIMEOUT_MS = 30_000
-
-
-@dataclass
-class BrowserSession:
-    """An open ComfyUI page plus everything it logged and fetched since loading."""
-
-    page: Page
-    screenshot_dir: Path
-    console: list[ConsoleMessage] = field(default_factory=list)
-    responses: list[Response] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-
-    def console_errors(self) -> list[str]:
-        """Console errors, except the favicon the March 2024 frontend never had."""
-        return [
-            f"{message.text} @ {message.location.get('url', '')}"
-            for message in self.console
-            if message.type == "error" and "favicon.ico" not in message.location.get("url", "")
-        ]
 
 
 @pytest.fixture(scope="module")
@@ -69,29 +35,9 @@ def browser(
 ) -> Iterator[BrowserSession]:
     """Chromium with a fresh profile, showing the server's page once the app has started."""
     workdir = tmp_path_factory.mktemp("browser")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(workdir / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 900},
-        )
-        try:
-            page = context.new_page()
-            session = BrowserSession(page, workdir)
-            # Playwright needs Python functions as handlers, not bound builtins like list.append.
-            page.on("console", lambda message: session.console.append(message))
-            page.on("response", lambda response: session.responses.append(response))
-            page.on("pageerror", lambda error: session.page_errors.append(str(error)))
-            page.goto(comfyui_server.base_url, timeout=TIMEOUT_MS)
-            try:
-                page.wait_for_function(APP_READY, timeout=TIMEOUT_MS)
-            except Exception as error:
-                pytest.fail(f"ComfyUI app did not start: {error}\n{session.console_errors()}")
-            yield session
-        finally:
-            context.close()
+    with comfy_page(comfyui_server.base_url, workdir, timeout_ms=TIMEOUT_MS,
+                    viewport=(1400, 900)) as session:  # fmt: skip
+        yield session
 
 
 def _load_workflow_in_app(page: Page, workflow: dict[str, Any]) -> dict[str, Any]:

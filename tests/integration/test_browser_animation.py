@@ -12,66 +12,28 @@ import base64
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from browser_session import BrowserSession, comfy_page
 from comfyui_harness import REPO_ROOT, ComfyServer, load_workflow, workflow_to_api_prompt
-from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 
 pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-APP_READY = (
-    "() => window.app?.graph && window.LiteGraph && window.__deforumExtensionLoaded === true"
-)
 TIMEOUT_MS = 60_000
 WORKFLOWS = ["deforum_2d", "deforum_still", "deforum_3d"]
 PREVIEW_FRAMES = 6
 
 
-class Browser:
-    """An open ComfyUI page and the console errors it logged."""
-
-    def __init__(self, page: Page, screenshots: Path) -> None:
-        self.page = page
-        self.screenshots = screenshots
-        self.console: list[ConsoleMessage] = []
-        self.page_errors: list[str] = []
-
-    def console_errors(self) -> list[str]:
-        return [
-            f"{message.text} @ {message.location.get('url', '')}"
-            for message in self.console
-            if message.type == "error" and "favicon.ico" not in message.location.get("url", "")
-        ]
-
-
 @pytest.fixture(scope="module")
 def browser(
     comfyui_server: ComfyServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Browser]:
+) -> Iterator[BrowserSession]:
     workdir = tmp_path_factory.mktemp("browser_animation")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(workdir / "profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1600, "height": 1000},
-        )  # fmt: skip
-        try:
-            page = context.new_page()
-            session = Browser(page, workdir)
-            page.on("console", lambda message: session.console.append(message))
-            page.on("pageerror", lambda error: session.page_errors.append(str(error)))
-            page.goto(comfyui_server.base_url, timeout=TIMEOUT_MS)
-            page.wait_for_function(APP_READY, timeout=TIMEOUT_MS)
-            yield session
-        finally:
-            context.close()
+    with comfy_page(comfyui_server.base_url, workdir, timeout_ms=TIMEOUT_MS,
+                    viewport=(1600, 1000)) as session:  # fmt: skip
+        yield session
 
 
 LOAD = """async (workflow) => {
@@ -92,11 +54,13 @@ LOAD = """async (workflow) => {
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
-def test_workflow_opens_with_its_values(browser: Browser, object_info: dict, name: str) -> None:
+def test_workflow_opens_with_its_values(
+    browser: BrowserSession, object_info: dict, name: str
+) -> None:
     workflow = load_workflow(REPO_ROOT / "workflows" / f"{name}.json")
 
     loaded = browser.page.evaluate(LOAD, workflow)
-    browser.page.screenshot(path=str(browser.screenshots / f"{name}.png"))
+    browser.page.screenshot(path=str(browser.screenshot_dir / f"{name}.png"))
 
     assert loaded["missingDialog"] is None, loaded["missingDialog"]
     assert loaded["unregistered"] == []
@@ -193,7 +157,7 @@ def _served(url: str) -> tuple[int, bytes]:
 
 
 def test_video_node_previews_the_rendered_video(
-    browser: Browser, comfyui_server: ComfyServer, object_info: dict
+    browser: BrowserSession, comfyui_server: ComfyServer, object_info: dict
 ) -> None:
     y, x = np.mgrid[0:64, 0:64]
     pixels = np.stack([x * 4, y * 4, ((x // 8 + y // 8) % 2) * 255], axis=-1).astype(np.uint8)
@@ -205,7 +169,7 @@ def test_video_node_previews_the_rendered_video(
     browser.page.evaluate("async () => { await window.app.queuePrompt(0, 1); }")
     browser.page.wait_for_function(PREVIEWS_READY, arg=ids, timeout=TIMEOUT_MS)
     state = browser.page.evaluate(PREVIEW_STATE, ids)
-    browser.page.screenshot(path=str(browser.screenshots / "video_preview.png"))
+    browser.page.screenshot(path=str(browser.screenshot_dir / "video_preview.png"))
 
     video = state["video"]
     assert video["controls"] and video["loop"] and video["muted"] and video["autoplay"]
