@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Response, sync_playwright
@@ -30,6 +31,24 @@ APP_READY = (
 )
 
 
+# Load a workflow like a user dropping it on the canvas; report what the app made of it.
+_LOAD_WORKFLOW = """async (workflow) => {
+    document.querySelectorAll(".comfy-missing-nodes").forEach((el) => el.remove());
+    await window.app.loadGraphData(workflow);
+    const dialog = document.querySelector(".comfy-missing-nodes");
+    return {
+        missingDialog: dialog && dialog.offsetParent !== null ? dialog.textContent : null,
+        unregistered: window.app.graph._nodes
+            .filter((node) => !(node.type in LiteGraph.registered_node_types))
+            .map((node) => node.type),
+        widgets: Object.fromEntries(window.app.graph._nodes.map(
+            (node) => [node.id, (node.widgets ?? []).map((widget) => widget.value)])),
+        serialized: window.app.graph.serialize(),
+        queued: (await window.app.graphToPrompt()).output,
+    };
+}"""
+
+
 @dataclass
 class BrowserSession:
     """An open ComfyUI page plus everything it logged and fetched since loading."""
@@ -39,6 +58,12 @@ class BrowserSession:
     console: list[ConsoleMessage] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+
+    def load_workflow(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        """Open a UI workflow in the app. Returns the missing-nodes dialog text (or None), the
+        unregistered node types, each node's widget values by id, what the app would save,
+        and what it would queue."""
+        return self.page.evaluate(_LOAD_WORKFLOW, workflow)
 
     def console_errors(self) -> list[str]:
         """Console errors, except the favicon the March 2024 frontend never had."""

@@ -76,3 +76,21 @@ def comfyui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness
 def object_info(comfyui_server: harness.ComfyServer) -> dict:
     """/object_info of the running server, fetched once."""
     return comfyui_server.client.object_info()
+
+
+@pytest.fixture(scope="session")
+def checkpoint(comfyui_server: harness.ComfyServer) -> str:
+    """The tiny SD1.5 checkpoint in the running server's checkpoints folder, written once.
+    ComfyUI re-lists a model folder when its modification time changes: no restart needed."""
+    from tiny_models import TINY_CHECKPOINT, write_tiny_sd15_checkpoint
+
+    write_tiny_sd15_checkpoint(comfyui_server.root / "models" / "checkpoints" / TINY_CHECKPOINT)
+    return TINY_CHECKPOINT
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny diffusers StableDiffusionPipeline with seeded random weights."""
+    from tiny_models import tiny_sd_pipeline
+
+    return tiny_sd_pipeline(tmp_path_factory.mktemp("tiny-sd"))

@@ -19,6 +19,7 @@ import torch
 
 WORDS = ("a", "cat", "dog", "lake", "red", "blue", "sky", "night")
 TOKENS = 16  # tokenizer and text encoder context length
+TINY_CHECKPOINT = "deforum_tiny_sd15.ckpt"  # its file name in ComfyUI's checkpoints folder
 
 
 def _write_tokenizer_files(folder: Path) -> tuple[Path, Path]:

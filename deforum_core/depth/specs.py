@@ -46,81 +46,52 @@ class DepthModelSpec:
         return self.files + tuple(f"{stem}.safetensors" for stem in stems)
 
 
+def _depth_anything(size: str, variant: str, license: str) -> DepthModelSpec:
+    """Depth Anything V2: DINOv2 at 518 px (multiples of 14), ImageNet normalisation."""
+    repository = f"depth-anything/Depth-Anything-V2-{size}"
+    return DepthModelSpec(
+        name=f"Depth-Anything-V2-{size}",
+        family="depth_anything",
+        variant=variant,
+        files=(f"depth_anything_v2_{variant}.pth",),
+        publisher=f"the Hugging Face repository {repository} (https://huggingface.co/{repository})",
+        license=license,
+        input_size=518,
+        multiple_of=14,
+        resize="lower_bound",
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+    )
+
+
+def _midas_v3(size: str, variant: str, release_file: str, dpt_file: str) -> DepthModelSpec:
+    """MiDaS v3 DPT: 384 px (multiples of 32), mean and std 0.5."""
+    return DepthModelSpec(
+        name=f"Midas-3-{size}",
+        family="midas_dpt",
+        variant=variant,
+        files=(release_file, dpt_file),
+        publisher="the GitHub release isl-org/MiDaS v3 "
+        f"(https://github.com/isl-org/MiDaS/releases/tag/v3, file {release_file}; the "
+        f"same weights are in intel-isl/DPT release 1_0 as {dpt_file})",
+        license="MIT",
+        input_size=384,
+        multiple_of=32,
+        resize="minimal",
+        mean=HALF,
+        std=HALF,
+    )
+
+
+_NON_COMMERCIAL = "CC-BY-NC-4.0 (non-commercial)"
 MODEL_SPECS: dict[str, DepthModelSpec] = {
     spec.name: spec
     for spec in (
-        DepthModelSpec(
-            name="Depth-Anything-V2-Small",
-            family="depth_anything",
-            variant="vits",
-            files=("depth_anything_v2_vits.pth",),
-            publisher="the Hugging Face repository depth-anything/Depth-Anything-V2-Small "
-            "(https://huggingface.co/depth-anything/Depth-Anything-V2-Small)",
-            license="Apache-2.0",
-            input_size=518,
-            multiple_of=14,
-            resize="lower_bound",
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-        ),
-        DepthModelSpec(
-            name="Depth-Anything-V2-Base",
-            family="depth_anything",
-            variant="vitb",
-            files=("depth_anything_v2_vitb.pth",),
-            publisher="the Hugging Face repository depth-anything/Depth-Anything-V2-Base "
-            "(https://huggingface.co/depth-anything/Depth-Anything-V2-Base)",
-            license="CC-BY-NC-4.0 (non-commercial)",
-            input_size=518,
-            multiple_of=14,
-            resize="lower_bound",
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-        ),
-        DepthModelSpec(
-            name="Depth-Anything-V2-Large",
-            family="depth_anything",
-            variant="vitl",
-            files=("depth_anything_v2_vitl.pth",),
-            publisher="the Hugging Face repository depth-anything/Depth-Anything-V2-Large "
-            "(https://huggingface.co/depth-anything/Depth-Anything-V2-Large)",
-            license="CC-BY-NC-4.0 (non-commercial)",
-            input_size=518,
-            multiple_of=14,
-            resize="lower_bound",
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-        ),
-        DepthModelSpec(
-            name="Midas-3-Hybrid",
-            family="midas_dpt",
-            variant="vitb_rn50_384",
-            files=("dpt_hybrid_384.pt", "dpt_hybrid-midas-501f0c75.pt"),
-            publisher="the GitHub release isl-org/MiDaS v3 "
-            "(https://github.com/isl-org/MiDaS/releases/tag/v3, file dpt_hybrid_384.pt; the "
-            "same weights are in intel-isl/DPT release 1_0 as dpt_hybrid-midas-501f0c75.pt)",
-            license="MIT",
-            input_size=384,
-            multiple_of=32,
-            resize="minimal",
-            mean=HALF,
-            std=HALF,
-        ),
-        DepthModelSpec(
-            name="Midas-3-Large",
-            family="midas_dpt",
-            variant="vitl16_384",
-            files=("dpt_large_384.pt", "dpt_large-midas-2f21e586.pt"),
-            publisher="the GitHub release isl-org/MiDaS v3 "
-            "(https://github.com/isl-org/MiDaS/releases/tag/v3, file dpt_large_384.pt; the "
-            "same weights are in intel-isl/DPT release 1_0 as dpt_large-midas-2f21e586.pt)",
-            license="MIT",
-            input_size=384,
-            multiple_of=32,
-            resize="minimal",
-            mean=HALF,
-            std=HALF,
-        ),
+        _depth_anything("Small", "vits", "Apache-2.0"),
+        _depth_anything("Base", "vitb", _NON_COMMERCIAL),
+        _depth_anything("Large", "vitl", _NON_COMMERCIAL),
+        _midas_v3("Hybrid", "vitb_rn50_384", "dpt_hybrid_384.pt", "dpt_hybrid-midas-501f0c75.pt"),
+        _midas_v3("Large", "vitl16_384", "dpt_large_384.pt", "dpt_large-midas-2f21e586.pt"),
     )
 }
 MODEL_TYPES: tuple[str, ...] = tuple(MODEL_SPECS)

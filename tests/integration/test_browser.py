@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from browser_session import BrowserSession, comfy_page
@@ -20,7 +19,6 @@ from comfyui_harness import (
     load_workflow,
     workflow_to_api_prompt,
 )
-from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
 
@@ -40,30 +38,6 @@ def browser(
         yield session
 
 
-def _load_workflow_in_app(page: Page, workflow: dict[str, Any]) -> dict[str, Any]:
-    """Load a workflow like a user dropping it on the canvas; report what the app made of it."""
-    return page.evaluate(
-        """async (workflow) => {
-            document.querySelectorAll(".comfy-missing-nodes").forEach((el) => el.remove());
-            await window.app.loadGraphData(workflow);
-            const dialog = document.querySelector(".comfy-missing-nodes");
-            return {
-                missingDialog: dialog && dialog.offsetParent !== null ? dialog.textContent : null,
-                unregistered: window.app.graph._nodes
-                    .filter((node) => !(node.type in LiteGraph.registered_node_types))
-                    .map((node) => node.type),
-                nodes: window.app.graph._nodes.map((node) => ({
-                    id: node.id,
-                    type: node.type,
-                    widgets: (node.widgets ?? []).map((widget) => widget.value),
-                })),
-                serialized: window.app.graph.serialize(),
-            };
-        }""",
-        workflow,
-    )
-
-
 def test_extension_loads_without_errors(browser: BrowserSession) -> None:
     served = [r for r in browser.responses if r.url.endswith(EXTENSION_URL_PATH)]
     assert [r.status for r in served] == [200], [r.url for r in browser.responses]
@@ -75,14 +49,14 @@ def test_extension_loads_without_errors(browser: BrowserSession) -> None:
 def test_example_workflow_opens_with_its_values(browser: BrowserSession) -> None:
     workflow = load_workflow(SCHEDULE_WORKFLOW)
 
-    loaded = _load_workflow_in_app(browser.page, workflow)
+    loaded = browser.load_workflow(workflow)
     screenshot = browser.screenshot_dir / "deforum_schedules.png"
     browser.page.screenshot(path=str(screenshot))
 
     assert loaded["missingDialog"] is None, loaded["missingDialog"]
     assert loaded["unregistered"] == []
-    assert {node["id"]: node["widgets"] for node in loaded["nodes"]} == {
-        node["id"]: node.get("widgets_values", []) for node in workflow["nodes"]
+    assert loaded["widgets"] == {
+        str(node["id"]): node.get("widgets_values", []) for node in workflow["nodes"]
     }
     # The file is exactly what the frontend saves for this graph (round trip).
     assert json.loads(json.dumps(loaded["serialized"])) == workflow
@@ -94,9 +68,8 @@ def test_frontend_queues_what_the_converter_produces(
 ) -> None:
     """The harness's UI->API converter agrees with the frontend's own graphToPrompt."""
     workflow = load_workflow(SCHEDULE_WORKFLOW)
-    _load_workflow_in_app(browser.page, workflow)
 
-    queued = browser.page.evaluate("async () => (await window.app.graphToPrompt()).output")
+    queued = browser.load_workflow(workflow)["queued"]
 
     assert queued == workflow_to_api_prompt(workflow, object_info)
 
@@ -154,7 +127,7 @@ def test_frontend_sends_deforum_text_unchanged(browser: BrowserSession) -> None:
     that would turn Deforum's JSON prompts into different text.
     """
     workflow = load_workflow(SCHEDULE_WORKFLOW)
-    _load_workflow_in_app(browser.page, workflow)
+    browser.load_workflow(workflow)
 
     queued = browser.page.evaluate("async () => (await window.app.graphToPrompt()).output")
 
@@ -168,7 +141,7 @@ def test_frontend_sends_deforum_text_unchanged(browser: BrowserSession) -> None:
 def test_queued_run_reaches_the_extension(browser: BrowserSession) -> None:
     """Queue from the UI: the plot shows in the preview and the extension gets the values."""
     workflow = load_workflow(SCHEDULE_WORKFLOW)
-    _load_workflow_in_app(browser.page, workflow)
+    browser.load_workflow(workflow)
     (schedule,) = [node for node in workflow["nodes"] if node["type"] == "DeforumSchedule"]
     (preview,) = [node for node in workflow["nodes"] if node["type"] == "PreviewImage"]
 

@@ -36,30 +36,13 @@ def browser(
         yield session
 
 
-LOAD = """async (workflow) => {
-    document.querySelectorAll(".comfy-missing-nodes").forEach((el) => el.remove());
-    await window.app.loadGraphData(workflow);
-    const dialog = document.querySelector(".comfy-missing-nodes");
-    return {
-        missingDialog: dialog && dialog.offsetParent !== null ? dialog.textContent : null,
-        unregistered: window.app.graph._nodes
-            .filter((node) => !(node.type in LiteGraph.registered_node_types))
-            .map((node) => node.type),
-        widgets: Object.fromEntries(window.app.graph._nodes.map(
-            (node) => [node.id, (node.widgets ?? []).map((widget) => widget.value)])),
-        serialized: window.app.graph.serialize(),
-        queued: (await window.app.graphToPrompt()).output,
-    };
-}"""
-
-
 @pytest.mark.parametrize("name", WORKFLOWS)
 def test_workflow_opens_with_its_values(
     browser: BrowserSession, object_info: dict, name: str
 ) -> None:
     workflow = load_workflow(REPO_ROOT / "workflows" / f"{name}.json")
 
-    loaded = browser.page.evaluate(LOAD, workflow)
+    loaded = browser.load_workflow(workflow)
     browser.page.screenshot(path=str(browser.screenshot_dir / f"{name}.png"))
 
     assert loaded["missingDialog"] is None, loaded["missingDialog"]

@@ -27,14 +27,13 @@ from comfyui_harness import (
     widget_values,
     workflow_to_api_prompt,
 )
-from tiny_models import write_tiny_sd15_checkpoint
+from tiny_models import TINY_CHECKPOINT
 
 from deforum_core.cli import main
 from deforum_core.depth import resolve_model_type, write_tiny_depth_file
 
 pytestmark = pytest.mark.comfyui
 
-CHECKPOINT = "deforum_tiny_sd15.ckpt"  # the file the other integration tests use
 DEPTH_FILE = "deforum_tiny_depth_anything_v2_vits.safetensors"
 MODEL_TYPE = "Depth-Anything-V2-Small"
 WORKFLOW_3D = REPO_ROOT / "workflows" / "deforum_3d.json"
@@ -53,7 +52,7 @@ def shrunk_3d_workflow(
 ) -> dict[str, Any]:
     """workflows/deforum_3d.json with the tiny models and a small, fast render."""
     workflow = load_workflow(WORKFLOW_3D)
-    set_widgets(workflow, object_info, "CheckpointLoaderSimple", ckpt_name=CHECKPOINT)
+    set_widgets(workflow, object_info, "CheckpointLoaderSimple", ckpt_name=TINY_CHECKPOINT)
     set_widgets(workflow, object_info, "DeforumDepthModel", model_file=DEPTH_FILE, input_size=56)
     set_widgets(workflow, object_info, "DeforumMotion3D", save_depth_maps=save_depth_maps)
     set_widgets(
@@ -107,14 +106,6 @@ def links_by_type(prompt: Mapping[str, Any]) -> set[tuple[str, str, str]]:
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def checkpoint(comfyui_server: ComfyServer) -> str:
-    path = comfyui_server.root / "models" / "checkpoints" / CHECKPOINT
-    if not path.is_file():
-        write_tiny_sd15_checkpoint(path)
-    return CHECKPOINT
 
 
 @pytest.fixture(scope="module")

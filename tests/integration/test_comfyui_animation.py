@@ -34,11 +34,10 @@ from comfyui_harness import (
     workflow_to_api_prompt,
 )
 from PIL import Image
-from tiny_models import write_tiny_sd15_checkpoint
+from tiny_models import TINY_CHECKPOINT
 
 pytestmark = pytest.mark.comfyui
 
-CHECKPOINT = "deforum_tiny_sd15.ckpt"  # the same file test_comfyui_diffusion.py uses
 WORKFLOW_2D = REPO_ROOT / "workflows" / "deforum_2d.json"
 WORKFLOW_STILL = REPO_ROOT / "workflows" / "deforum_still.json"
 HEADLESS = REPO_ROOT / "workflows" / "headless"
@@ -56,7 +55,7 @@ def shrunk_workflow(
 ) -> dict[str, Any]:
     """The example workflow with the tiny checkpoint and a small, fast render."""
     workflow = load_workflow(path)
-    set_widgets(workflow, object_info, "CheckpointLoaderSimple", ckpt_name=CHECKPOINT)
+    set_widgets(workflow, object_info, "CheckpointLoaderSimple", ckpt_name=TINY_CHECKPOINT)
     set_widgets(workflow, object_info, "DeforumAnimate", run_name=run_name, **TINY, **animate)
     return workflow
 
@@ -112,16 +111,6 @@ def upload_image(client: ComfyClient, name: str, png: bytes) -> str:
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def checkpoint(comfyui_server: ComfyServer) -> str:
-    """The tiny checkpoint in the server's checkpoints folder, as test_comfyui_diffusion.py
-    puts it there (ComfyUI re-lists a model folder when its modification time changes)."""
-    path = comfyui_server.root / "models" / "checkpoints" / CHECKPOINT
-    if not path.is_file():
-        write_tiny_sd15_checkpoint(path)
-    return CHECKPOINT
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,9 @@ import numpy as np
 import pytest
 from comfyui_harness import ComfyServer
 from PIL import Image
-from tiny_models import write_tiny_sd15_checkpoint
 
 pytestmark = pytest.mark.comfyui
 
-CHECKPOINT = "deforum_tiny_sd15.ckpt"
 SIZE = 64
 WIDGET_ORDER = {
     "DeforumDiffuser": ["sampler_name", "scheduler"],
@@ -26,14 +24,6 @@ WIDGET_ORDER = {
         "frame", "max_frames",
     ],
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def checkpoint(comfyui_server: ComfyServer) -> str:
-    """The tiny checkpoint in the running server's checkpoints folder. ComfyUI re-lists a
-    model folder whenever its modification time changes, so no restart is needed."""
-    write_tiny_sd15_checkpoint(comfyui_server.root / "models" / "checkpoints" / CHECKPOINT)
-    return CHECKPOINT
 
 
 @pytest.fixture(scope="module")

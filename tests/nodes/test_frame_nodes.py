@@ -1,6 +1,7 @@
 """The frame-stage nodes called as ComfyUI calls them."""
 
 import inspect
+import sys
 
 import pytest
 import torch
@@ -134,7 +135,7 @@ def test_enhance_and_noise_image_nodes(nodes):
     assert torch.equal(masked, image)
 
 
-def test_color_nodes(nodes):
+def test_color_nodes(nodes, pack):
     image = torch.rand(1, 24, 24, 3, generator=torch.Generator().manual_seed(2)) * 0.4
     reference = torch.rand(1, 16, 16, 3, generator=torch.Generator().manual_seed(3)) * 0.4 + 0.6
     (matched,) = call(nodes, "DeforumColorMatch", image=image, reference=reference,
@@ -143,7 +144,8 @@ def test_color_nodes(nodes):
     (stage,) = call(nodes, "DeforumColorCoherence", color_coherence="Image", refresh_every=0,
                     force_grayscale=False, image=reference)  # fmt: skip
     assert stage.apply(image, None).mean() > 0.7
-    with pytest.raises(Exception, match="needs an image"):
+    errors = sys.modules[f"{pack.__name__}.deforum_core.errors"]
+    with pytest.raises(errors.ScheduleError, match="needs an image"):
         call(nodes, "DeforumColorCoherence", color_coherence="Image", refresh_every=0,
              force_grayscale=False)  # fmt: skip
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 from ldm_checkpoint import write_ldm_checkpoint
-from tiny_models import tiny_sd_pipeline
 
 from deforum_core.diffusion import (
     DiffusersBackend,
@@ -19,11 +18,6 @@ from deforum_core.diffusion import (
 )
 
 SIZE = 32
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    return tiny_sd_pipeline(tmp_path_factory.mktemp("tiny-sd"))
 
 
 @pytest.fixture(scope="module")
