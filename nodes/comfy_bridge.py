@@ -39,7 +39,8 @@ class HeadlessHost:
 HEADLESS = HeadlessHost()
 
 
-def _folder_paths():
+def folder_paths_module():
+    """ComfyUI's folder_paths module, or None when the nodes run without ComfyUI."""
     try:
         import folder_paths
     except ImportError:
@@ -48,12 +49,12 @@ def _folder_paths():
 
 
 def output_directory() -> Path:
-    folders = _folder_paths()
+    folders = folder_paths_module()
     return Path(folders.get_output_directory()) if folders else HEADLESS.output
 
 
 def input_directory() -> Path:
-    folders = _folder_paths()
+    folders = folder_paths_module()
     return Path(folders.get_input_directory()) if folders else HEADLESS.input
 
 

@@ -29,6 +29,7 @@ from ..deforum_core.depth import (
     missing_file_error,
     resolve_model_type,
 )
+from .comfy_bridge import folder_paths_module
 
 CATEGORY = "Deforum/depth"
 DEPTH_FOLDER = "depth"
@@ -39,17 +40,9 @@ DEPTH_MODEL_TOOLTIP = (
 )
 
 
-def _folder_paths():
-    try:
-        import folder_paths
-    except ImportError:
-        return None
-    return folder_paths
-
-
 def register_depth_folder() -> None:
     """Add ComfyUI's models/depth folder (and the weight extensions) to its model paths."""
-    folders = _folder_paths()
+    folders = folder_paths_module()
     if folders is None:
         return
     try:
@@ -71,7 +64,7 @@ register_depth_folder()
 
 
 def depth_folders() -> list[str]:
-    folders = _folder_paths()
+    folders = folder_paths_module()
     if folders is None:
         return []
     try:
@@ -81,7 +74,7 @@ def depth_folders() -> list[str]:
 
 
 def _depth_files() -> list[str]:
-    folders = _folder_paths()
+    folders = folder_paths_module()
     if folders is None:
         return []
     try:
@@ -139,7 +132,7 @@ def resolve_weights(model_type: str, model_file: str, path: str) -> Path:
     spec = resolve_model_type(model_type)
     folders = depth_folders()
     if model_file != OFFICIAL_FILE:
-        management = _folder_paths()
+        management = folder_paths_module()
         full = management.get_full_path(DEPTH_FOLDER, model_file) if management else None
         if not full:
             raise missing_file_error(spec, model_file, folders)

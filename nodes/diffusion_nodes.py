@@ -15,6 +15,7 @@ from ..deforum_core.diffusion.samplers import DIFFUSERS_SAMPLERS
 from ..deforum_core.errors import ScheduleError
 from ..deforum_core.prompts import PromptSchedule
 from .comfy_backend import ComfyBackend, comfy_sampler_names
+from .comfy_bridge import folder_paths_module
 
 CATEGORY = "Deforum/diffusion"
 SEED_LIMIT = 2**32 - 1
@@ -72,11 +73,8 @@ def _default(choices: list[str], preferred: str) -> str:
 
 
 def _checkpoint_names() -> list[str]:
-    try:
-        import folder_paths
-    except ImportError:
-        return []
-    return folder_paths.get_filename_list("checkpoints")
+    folders = folder_paths_module()
+    return folders.get_filename_list("checkpoints") if folders else []
 
 
 class DeforumDiffusersLoader:
@@ -131,9 +129,7 @@ class DeforumDiffusersLoader:
         from ..deforum_core.diffusion.diffusers_backend import load_diffusers_backend
 
         if ckpt_name != NO_CHECKPOINT:
-            import folder_paths
-
-            source = folder_paths.get_full_path("checkpoints", ckpt_name)
+            source = folder_paths_module().get_full_path("checkpoints", ckpt_name)
         elif path.strip():
             source = path.strip()
         else:
