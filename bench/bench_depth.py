@@ -25,12 +25,9 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
 import torch  # noqa: E402
 from timing import median_ms  # noqa: E402
+from tiny_depth import full_depth_model, tiny_depth_estimator  # noqa: E402
 
-from deforum_core.depth import (  # noqa: E402
-    DepthEstimator,
-    full_depth_model,
-    tiny_depth_estimator,
-)
+from deforum_core.depth import DepthEstimator  # noqa: E402
 from deforum_core.diffusion import DiffusersBackend  # noqa: E402
 from deforum_core.prompts import parse_prompt_schedule  # noqa: E402
 from deforum_core.render import AnimationSettings, Stages, render_animation  # noqa: E402

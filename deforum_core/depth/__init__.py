@@ -30,13 +30,6 @@ from .loading import (
     save_depth_network,
 )
 from .specs import DEFAULT_MODEL_TYPE, MODEL_SPECS, MODEL_TYPES, DepthModelSpec, resolve_model_type
-from .tiny import (
-    full_depth_model,
-    random_init_,
-    tiny_depth_estimator,
-    tiny_depth_model,
-    write_tiny_depth_file,
-)
 
 __all__ = [
     "DEFAULT_MODEL_TYPE",
@@ -57,19 +50,14 @@ __all__ = [
     "detect_model_type",
     "equalize_depth",
     "find_model_file",
-    "full_depth_model",
     "legacy_midas_depth",
     "load_depth_network",
     "missing_file_error",
     "network_input_size",
     "normalize_depth",
-    "random_init_",
     "read_depth_map",
     "read_state_dict",
     "resolve_model_type",
     "save_depth_map",
     "save_depth_network",
-    "tiny_depth_estimator",
-    "tiny_depth_model",
-    "write_tiny_depth_file",
 ]

@@ -53,7 +53,7 @@ def _dinov2(config: DepthAnythingConfig) -> nn.Module:
         mlp_ratio=config.mlp_ratio,
         init_values=1.0,  # layer scale present (its values come from the checkpoint)
         num_classes=0,
-        weight_init="skip",  # weights come from a checkpoint or tiny.random_init_
+        weight_init="skip",  # weights come from a checkpoint (tests: random_init_)
     )
     # DINOv2 checkpoints carry the masked-token embedding used in its pretraining; it is
     # kept so the published state dict loads strictly, and unused at inference.

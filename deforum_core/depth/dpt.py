@@ -78,7 +78,7 @@ def _vit(config: MidasConfig) -> nn.Module:
         num_heads=config.num_heads,
         mlp_ratio=config.mlp_ratio,
         num_classes=0,
-        weight_init="skip",  # weights come from a checkpoint or tiny.random_init_
+        weight_init="skip",  # weights come from a checkpoint (tests: random_init_)
     )
     if not config.hybrid:
         return VisionTransformer(patch_size=config.patch_size, **options)

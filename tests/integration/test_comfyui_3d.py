@@ -27,10 +27,11 @@ from comfyui_harness import (
     widget_values,
     workflow_to_api_prompt,
 )
+from tiny_depth import write_tiny_depth_file
 from tiny_models import TINY_CHECKPOINT
 
 from deforum_core.cli import main
-from deforum_core.depth import resolve_model_type, write_tiny_depth_file
+from deforum_core.depth import resolve_model_type
 
 pytestmark = pytest.mark.comfyui
 

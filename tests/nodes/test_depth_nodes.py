@@ -10,6 +10,7 @@ import types
 from pathlib import Path
 
 import pytest
+import tiny_depth
 import torch
 
 WIDGETS = {
@@ -40,7 +41,7 @@ def depth(pack):
 
 @pytest.fixture
 def tiny_file(tmp_path, depth):
-    return depth.write_tiny_depth_file(tmp_path / "tiny_small.safetensors", SMALL, seed=1)
+    return tiny_depth.write_tiny_depth_file(tmp_path / "tiny_small.safetensors", SMALL, seed=1)
 
 
 class FakeFolderPaths(types.ModuleType):
@@ -170,8 +171,8 @@ def test_model_folder_registration_listing_and_official_names(
     assert str(folder) in text and "depth_anything_v2_vits.pth" in text
     assert "huggingface.co/depth-anything/Depth-Anything-V2-Small" in text
 
-    depth.write_tiny_depth_file(folder / "depth_anything_v2_vits.safetensors", SMALL, seed=2)
-    depth.write_tiny_depth_file(folder / "sub" / "mine.safetensors", SMALL, seed=3)
+    tiny_depth.write_tiny_depth_file(folder / "depth_anything_v2_vits.safetensors", SMALL, seed=2)
+    tiny_depth.write_tiny_depth_file(folder / "sub" / "mine.safetensors", SMALL, seed=3)
     listed = depth_nodes.DeforumDepthModel.INPUT_TYPES()["required"]["model_file"][0]
     assert listed[0] == depth_nodes.OFFICIAL_FILE
     assert set(listed[1:]) == {
@@ -182,7 +183,7 @@ def test_model_folder_registration_listing_and_official_names(
     chosen = load(depth_nodes, model_file=os.path.join("sub", "mine.safetensors"))
     image = torch.rand(1, 28, 28, 3)
     assert torch.equal(
-        official.predict(image), depth.tiny_depth_estimator(SMALL, 2, 28).predict(image)
+        official.predict(image), tiny_depth.tiny_depth_estimator(SMALL, 2, 28).predict(image)
     )
     assert not torch.equal(official.predict(image), chosen.predict(image))
     with pytest.raises(depth.DepthModelMismatch, match="set model_type to Depth-Anything-V2-Small"):

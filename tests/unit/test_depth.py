@@ -10,6 +10,12 @@ import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
+from tiny_depth import (
+    full_depth_model,
+    tiny_depth_estimator,
+    tiny_depth_model,
+    write_tiny_depth_file,
+)
 
 import deforum_core.depth.estimator as estimator_module
 from deforum_core.depth import (
@@ -24,16 +30,12 @@ from deforum_core.depth import (
     deforum_depth,
     depth_image,
     detect_model_type,
-    full_depth_model,
     legacy_midas_depth,
     load_depth_network,
     network_input_size,
     read_depth_map,
     resolve_model_type,
     save_depth_map,
-    tiny_depth_estimator,
-    tiny_depth_model,
-    write_tiny_depth_file,
 )
 from deforum_core.depth.loading import full_config
 

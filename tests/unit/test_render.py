@@ -250,8 +250,8 @@ def test_3d_depth_runs_at_most_once_per_diffused_frame(tmp_path, cadence, frames
 
 def test_3d_with_a_real_depth_architecture_saves_16_bit_depth_maps(tmp_path):
     import cv2
+    from tiny_depth import tiny_depth_estimator
 
-    from deforum_core.depth import tiny_depth_estimator
     from deforum_core.stages import Motion3DStage
 
     estimator = tiny_depth_estimator()

@@ -15,11 +15,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .depth_anything import DepthAnythingConfig
-from .dpt import MidasConfig
-from .estimator import DepthEstimator
-from .loading import build_network, save_depth_network
-from .specs import resolve_model_type
+from deforum_core.depth.depth_anything import DepthAnythingConfig
+from deforum_core.depth.dpt import MidasConfig
+from deforum_core.depth.estimator import DepthEstimator
+from deforum_core.depth.loading import build_network, full_config, save_depth_network
+from deforum_core.depth.specs import resolve_model_type
 
 TINY_CONFIGS: dict[str, DepthAnythingConfig | MidasConfig] = {
     "Depth-Anything-V2-Small": DepthAnythingConfig(
@@ -78,8 +78,6 @@ def random_init_(network: nn.Module, seed: int = 0) -> nn.Module:
 
 def full_depth_model(model_type: str, seed: int = 0) -> nn.Module:
     """A full-size network of the model type with `random_init_` weights (no timm init)."""
-    from .loading import full_config
-
     spec = resolve_model_type(model_type)
     network = build_network(spec.family, full_config(spec), device="meta")
     network = network.to_empty(device="cpu")

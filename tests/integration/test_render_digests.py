@@ -1,0 +1,185 @@
+"""Every shipped workflow renders the very frames recorded in tests/golden/render_digests.json.
+
+The digests were recorded before the engine was reshaped (issue 8) and guard every later
+change that should not alter a picture: the UI workflows queued in the real ComfyUI as the
+frontend sends them, and their headless twins run by the `deforum-comfy` command, with the
+tiny models, shrunk through the workflows' own widgets. Each frame file (and depth map) is
+compared by its SHA-256, so a single changed byte fails.
+
+Run with DEFORUM_RECORD_DIGESTS=1 to record the digests anew; do that only for a change that
+is meant to alter the pictures, and say so in the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from comfyui_harness import (
+    REPO_ROOT,
+    ComfyServer,
+    load_workflow,
+    node_of,
+    set_widgets,
+    workflow_to_api_prompt,
+)
+from tiny_depth import write_tiny_depth_file
+from tiny_models import TINY_CHECKPOINT, tiny_sd_pipeline
+
+GOLDEN = REPO_ROOT / "tests" / "golden" / "render_digests.json"
+RECORD = os.environ.get("DEFORUM_RECORD_DIGESTS") == "1"
+WORKFLOWS = REPO_ROOT / "workflows"
+HEADLESS = WORKFLOWS / "headless"
+DEPTH_FILE = "deforum_tiny_depth_anything_v2_vits.safetensors"
+DEPTH_TYPE = "Depth-Anything-V2-Small"
+SIZE = 64
+DEFORUM_COMFY = Path(sys.executable).with_name("deforum-comfy")
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def run_digests(folder: Path) -> dict[str, str]:
+    """The digest of every frame and depth map file of a run folder, by file name."""
+    files = sorted([*folder.glob("frame_*.png"), *folder.glob("depth_*.png")])
+    return {path.name: digest(path.read_bytes()) for path in files}
+
+
+def check(name: str, found: Mapping[str, str]) -> None:
+    """Compare with the recorded digests (or record them when DEFORUM_RECORD_DIGESTS=1)."""
+    recorded = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.is_file() else {}
+    if RECORD:
+        recorded[name] = dict(found)
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return
+    assert name in recorded, f"no digests recorded for {name}; see the module docstring"
+    expected = recorded[name]
+    assert list(found) == list(expected), name
+    changed = [file for file in expected if found[file] != expected[file]]
+    assert changed == [], f"{name}: these files differ from the recorded render: {changed}"
+
+
+# -- headless twins, through the command line -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A saved tiny diffusers model and a tiny depth model file."""
+    root = tmp_path_factory.mktemp("models")
+    tiny_sd_pipeline(root / "scratch").save_pretrained(root / "tiny-sd")
+    write_tiny_depth_file(root / DEPTH_FILE, DEPTH_TYPE)
+    return {"diffusers": root / "tiny-sd", "depth": root / DEPTH_FILE}
+
+
+def headless_copy(name: str, folder: Path, models: Mapping[str, Path], **animate: Any) -> Path:
+    """The headless twin with the tiny models and a small render."""
+    workflow = json.loads((HEADLESS / f"{name}.json").read_text(encoding="utf-8"))
+    for node in workflow.values():
+        inputs = node["inputs"]
+        if node["class_type"] == "DeforumDiffusersLoader":
+            inputs["path"] = str(models["diffusers"])
+        if node["class_type"] == "DeforumDepthModel":
+            inputs.update(path=str(models["depth"]), input_size=56)
+        if node["class_type"] == "DeforumAnimate":
+            inputs.update(animate)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(workflow), encoding="utf-8")
+    return path
+
+
+def render(workflow: Path, out: Path, *options: str) -> Path:
+    result = subprocess.run(
+        [str(DEFORUM_COMFY), "render", str(workflow), "--out", str(out), *options],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (run,) = (out / "deforum").iterdir()
+    return run
+
+
+TINY_RENDER = {"width": SIZE, "height": SIZE, "steps_schedule": "0:(3)"}
+HEADLESS_RENDERS = {
+    "cli/deforum_2d": ("deforum_2d", {**TINY_RENDER, "max_frames": 7, "diffusion_cadence": 3}, ()),
+    "cli/deforum_still": ("deforum_still", TINY_RENDER, ()),
+    "cli/deforum_3d": ("deforum_3d", {**TINY_RENDER, "max_frames": 6}, ()),
+    # the README's main job, shortened: the motion preview at the workflow's own size
+    "cli/deforum_2d_preview": ("deforum_2d", {"max_frames": 12}, ("--preview",)),
+    "cli/deforum_3d_preview": ("deforum_3d", {**TINY_RENDER, "max_frames": 7}, ("--preview",)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEADLESS_RENDERS))
+def test_headless_twins_render_the_recorded_frames(
+    name: str, model_folders: dict[str, Path], tmp_path: Path
+) -> None:
+    workflow_name, animate, options = HEADLESS_RENDERS[name]
+    workflow = headless_copy(workflow_name, tmp_path, model_folders, **animate)
+    check(name, run_digests(render(workflow, tmp_path / "out", *options)))
+
+
+# -- UI workflows, in the real ComfyUI --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def depth_in_server(comfyui_server: ComfyServer) -> str:
+    write_tiny_depth_file(comfyui_server.root / "models" / "depth" / DEPTH_FILE, DEPTH_TYPE)
+    return DEPTH_FILE
+
+
+UI_RENDERS = {
+    "comfyui/deforum_2d": ("deforum_2d", {"max_frames": 12, "diffusion_cadence": 3}),
+    "comfyui/deforum_still": ("deforum_still", {}),
+    "comfyui/deforum_3d": ("deforum_3d", {"max_frames": 8}),
+}
+
+
+@pytest.mark.comfyui
+@pytest.mark.parametrize("name", sorted(UI_RENDERS))
+def test_ui_workflows_render_the_recorded_frames_in_comfyui(
+    name: str, comfyui_server: ComfyServer, object_info: dict, checkpoint: str,
+    depth_in_server: str,
+) -> None:  # fmt: skip
+    workflow_name, animate = UI_RENDERS[name]
+    workflow = load_workflow(WORKFLOWS / f"{workflow_name}.json")
+    set_widgets(workflow, object_info, "CheckpointLoaderSimple", ckpt_name=TINY_CHECKPOINT)
+    if workflow_name == "deforum_3d":
+        set_widgets(workflow, object_info, "DeforumDepthModel", model_file=DEPTH_FILE,
+                    input_size=56)  # fmt: skip
+        set_widgets(workflow, object_info, "DeforumMotion3D", save_depth_maps=True)
+    set_widgets(
+        workflow, object_info, "DeforumAnimate", run_name=f"digest_{workflow_name}",
+        width=SIZE, height=SIZE, steps_schedule="0:(2)", **animate,
+    )  # fmt: skip
+    prompt = workflow_to_api_prompt(workflow, object_info)
+    outputs = comfyui_server.client.run_prompt(prompt, workflow, timeout_s=180)["outputs"]
+    (subfolder,) = outputs[str(node_of(workflow, "DeforumAnimate")["id"])]["run_dir"]
+    check(name, run_digests(comfyui_server.output_dir / subfolder))
+
+
+@pytest.mark.comfyui
+def test_schedules_workflow_plots_the_recorded_curve_in_comfyui(
+    comfyui_server: ComfyServer, object_info: dict
+) -> None:
+    """The schedule plot's pixels (the preview file's own bytes carry ComfyUI metadata)."""
+    workflow = load_workflow(WORKFLOWS / "deforum_schedules.json")
+    prompt = workflow_to_api_prompt(workflow, object_info)
+    outputs = comfyui_server.client.run_prompt(prompt, workflow, timeout_s=60)["outputs"]
+    (image,) = outputs[str(node_of(workflow, "PreviewImage")["id"])]["images"]
+    png = comfyui_server.client.view(image["filename"], image["subfolder"], image["type"])
+    pixels = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    values = outputs[str(node_of(workflow, "DeforumSchedule")["id"])]["values"]
+    check(
+        "comfyui/deforum_schedules",
+        {"plot": digest(pixels.tobytes()), "values": digest(json.dumps(values).encode())},
+    )
