@@ -46,11 +46,11 @@ def depth_calls(frames: int, cadence: int, scratch: Path) -> tuple[int, int, flo
     backend = DiffusersBackend(tiny_sd_pipeline(scratch / f"model-{cadence}"), "euler_a")
     stages = Stages(
         parse_prompt_schedule("0: a lake"),
-        Motion3DStage.parse(MOTION),
-        depth=tiny_depth_estimator(MODEL_TYPE),
+        Motion3DStage(**MOTION),
+        depth_model=tiny_depth_estimator(MODEL_TYPE),
     )
     settings = AnimationSettings(
-        animation_mode="3D", max_frames=frames, width=RENDER_SIZE, height=RENDER_SIZE, seed=7,
+        animation_mode="3D", max_frames=frames, width=RENDER_SIZE, height=RENDER_SIZE, base_seed=7,
         diffusion_cadence=cadence, strength_schedule="0:(0.5)", steps_schedule="0:(4)",
     )  # fmt: skip
     started = time.perf_counter()

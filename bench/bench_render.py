@@ -32,10 +32,12 @@ from deforum_core.render.rundir import RunDirectory  # noqa: E402
 from deforum_core.stages import (  # noqa: E402
     ColorCoherenceStage,
     EnhanceStage,
+    FrameContext,
     Motion2DStage,
     NoiseStage,
+    RenderInfo,
 )
-from deforum_core.video import encode_video  # noqa: E402
+from deforum_core.video_encoding import encode_video  # noqa: E402
 
 STEPS = 4
 STRENGTH = 0.5
@@ -44,10 +46,10 @@ STRENGTH = 0.5
 def build_stages() -> Stages:
     return Stages(
         parse_prompt_schedule('{"0": "a lake at dawn", "100": "a lake at night"}'),
-        Motion2DStage.parse({"angle": "0:(0.5)", "translation_x": "0:(1)"}),
+        Motion2DStage(angle="0:(0.5)", translation_x="0:(1)"),
         ColorCoherenceStage("LAB"),
-        EnhanceStage.parse({"amount": "0:(0.1)"}),
-        NoiseStage.parse({"noise": "0:(0.04)"}),
+        EnhanceStage(amount="0:(0.1)"),
+        NoiseStage(noise="0:(0.04)"),
     )
 
 
@@ -59,7 +61,7 @@ def build_backend(scratch: Path) -> DiffusersBackend:
 
 def settings(frames: int, size: int, cadence: int) -> AnimationSettings:
     return AnimationSettings(
-        max_frames=frames, width=size, height=size, seed=7, diffusion_cadence=cadence,
+        max_frames=frames, width=size, height=size, base_seed=7, diffusion_cadence=cadence,
         strength_schedule=f"0:({STRENGTH})", steps_schedule=f"0:({STEPS})",
     )  # fmt: skip
 
@@ -68,7 +70,12 @@ def stage_times(size: int) -> dict[str, float]:
     """Milliseconds per call of each per-frame step, at size x size."""
     stages = build_stages()
     frame = torch.rand(1, size, size, 3, generator=torch.Generator().manual_seed(0))
-    values = stages.motion.schedules.frame_values(2)[1]
+    render = RenderInfo(2, size, size, 7)
+    motion, color, enhance, noise = (
+        stage.bind(render)
+        for stage in (stages.motion, stages.color_coherence, stages.enhance, stages.noise)
+    )
+    context = FrameContext(1, seed=1, reference=frame)
     backend = build_backend(Path(tempfile.mkdtemp()))
     request = DiffusionRequest(FrameText("a lake"), STRENGTH, STEPS, 7.0, 1, size, size, frame)
     with tempfile.TemporaryDirectory() as folder:
@@ -78,14 +85,10 @@ def stage_times(size: int) -> dict[str, float]:
         encode = median_ms(lambda: encode_video(directory.frame_paths(), Path(folder) / "v.mp4",
                                               fps=15), repeats=2) / 30  # fmt: skip
         return {
-            "warp": median_ms(lambda: stages.motion.apply(frame, values)),
-            "coherence (LAB)": median_ms(lambda: stages.color.apply(frame, frame)),
-            "contrast + anti-blur": median_ms(
-                lambda: stages.enhance.apply(frame, stages.enhance.schedules.frame_values(1)[0])
-            ),
-            "noise": median_ms(
-                lambda: stages.noise.apply(frame, stages.noise.schedules.frame_values(1)[0], 1)
-            ),
+            "warp": median_ms(lambda: motion.apply(frame, context)),
+            "coherence (LAB)": median_ms(lambda: color.apply(frame, context)),
+            "contrast + anti-blur": median_ms(lambda: enhance.apply(frame, context)),
+            "noise": median_ms(lambda: noise.apply(frame, context)),
             f"diffuse ({STEPS} steps x strength {STRENGTH})": median_ms(
                 lambda: backend.diffuse(request), repeats=2
             ),

@@ -5,11 +5,12 @@ Public API (see README.md):
 - ``evaluate_schedule(text, max_frames, ...)`` / ``parse_schedule(text, ...)``: keyframe strings.
 - ``parse_prompt_schedule(text, positive=..., negative=...)``: prompts per frame.
 - ``resolve_seed(seed)`` and ``seed_sequence(behavior, seed, count, ...)``: seeds per frame.
-- ``ScheduleError``: the one error raised for bad schedule text.
+- ``DeforumError``: the base of every error raised for bad input; ``ScheduleError`` (bad
+  schedule text) derives from it.
 """
 
-from .errors import ScheduleError
-from .interpolation import INTERPOLATIONS
+from .curves import INTERPOLATIONS
+from .errors import DeforumError, ScheduleError
 from .keyframes import Schedule, evaluate_schedule, parse_schedule
 from .prompts import FramePrompt, PromptSchedule, parse_prompt_schedule
 from .seeds import SEED_BEHAVIORS, resolve_seed, seed_sequence
@@ -17,6 +18,7 @@ from .seeds import SEED_BEHAVIORS, resolve_seed, seed_sequence
 __all__ = [
     "INTERPOLATIONS",
     "SEED_BEHAVIORS",
+    "DeforumError",
     "FramePrompt",
     "PromptSchedule",
     "Schedule",

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import torch
 
+from .errors import DeforumError
+
 COLOR_SPACES = ("RGB", "HSV", "LAB")
 LEVELS = {"RGB": 256, "HSV": 4096, "LAB": 4096}
 # (low, high) of each channel in the space it is matched in
@@ -32,11 +34,11 @@ def match_histograms(
     reference is [1 or B, H', W', 3]; its size may differ from the frames'.
     """
     if space not in COLOR_SPACES:
-        raise ValueError(f"unknown colour space {space!r}; use one of {', '.join(COLOR_SPACES)}")
+        raise DeforumError(f"unknown colour space {space!r}; use one of {', '.join(COLOR_SPACES)}")
     if frames.shape[-1] != 3 or reference.shape[-1] != 3:
-        raise ValueError("colour matching needs RGB images with 3 channels")
+        raise DeforumError("colour matching needs RGB images with 3 channels")
     if reference.shape[0] not in (1, frames.shape[0]):
-        raise ValueError(
+        raise DeforumError(
             f"the reference batch ({reference.shape[0]}) must be 1 or match the frames "
             f"({frames.shape[0]})"
         )

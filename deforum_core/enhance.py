@@ -10,10 +10,24 @@ Frames are [B, H, W, C] floats in 0..1 (ComfyUI's IMAGE layout).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
+
+from .errors import DeforumError
+
+
+@dataclass(frozen=True)
+class Enhancement:
+    """One frame's contrast and anti-blur settings."""
+
+    contrast: float = 1.0
+    amount: float = 0.0
+    kernel: float = 5.0
+    sigma: float = 1.0
+    threshold: float = 0.0
 
 
 def adjust_contrast(frames: torch.Tensor, contrast: float) -> torch.Tensor:
@@ -83,7 +97,7 @@ def unsharp_mask(
 def _mask_weight(mask: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
     """A mask [H, W] or [B, H, W] as weights broadcastable over frames [B, H, W, C]."""
     if mask.shape[-2:] != frames.shape[1:3]:
-        raise ValueError(
+        raise DeforumError(
             f"mask is {tuple(mask.shape[-2:])} but the frames are {tuple(frames.shape[1:3])}; "
             "resize the mask to the frame size"
         )

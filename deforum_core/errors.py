@@ -1,38 +1,47 @@
-"""The one error type for bad schedule text, written to be read by the person who typed it."""
+"""One error family for everything a user can get wrong, written to be read by that user.
+
+`DeforumError` is the base: a ValueError carrying the parameter, the frame, the offending
+text with the position in it, and the fix. Every error the engine raises for bad input is a
+DeforumError (schedules, settings, diffusion requests, depth models, run folders, videos),
+so the nodes and the command line catch one type and show its message as it is.
+"""
 
 from __future__ import annotations
 
 _EXCERPT_RADIUS = 40
 
 
-class ScheduleError(ValueError):
-    """A schedule, prompt schedule or expression that cannot be used as written.
+class DeforumError(ValueError):
+    """Input that cannot be used as given; the message says what is wrong and how to fix it.
 
-    The message names the parameter, quotes the offending text with a caret under the
-    position, says what is wrong and how to fix it.
+    The first line is `parameter: reason at frame N`; a quoted excerpt of the text with a
+    caret under the position and a `fix:` line follow when they are known.
     """
+
+    default_parameter: str | None = None
 
     def __init__(
         self,
         reason: str,
         *,
-        parameter: str = "value",
+        parameter: str | None = None,
+        frame: int | None = None,
         text: str = "",
         position: int | None = None,
         hint: str = "",
-        frame: int | None = None,
     ) -> None:
         self.reason = reason
-        self.parameter = parameter
+        self.parameter = parameter if parameter is not None else self.default_parameter
+        self.frame = frame
         self.text = text
         self.position = position
         self.hint = hint
-        self.frame = frame
         super().__init__(self._format())
 
     def _format(self) -> str:
         where = f" at frame {self.frame}" if self.frame is not None else ""
-        lines = [f"{self.parameter}: {self.reason}{where}"]
+        head = f"{self.parameter}: " if self.parameter else ""
+        lines = [f"{head}{self.reason}{where}"]
         if self.text:
             excerpt, caret = _excerpt(self.text, self.position)
             at = f" (position {self.position})" if self.position is not None else ""
@@ -42,6 +51,12 @@ class ScheduleError(ValueError):
         if self.hint:
             lines.append(f"  fix: {self.hint}")
         return "\n".join(lines)
+
+
+class ScheduleError(DeforumError):
+    """A schedule, prompt schedule, expression or setting that cannot be used as written."""
+
+    default_parameter = "value"
 
 
 def _excerpt(text: str, position: int | None) -> tuple[str, int | None]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .curves import INTERPOLATIONS, interpolate_segment, segment_slopes
 from .errors import ScheduleError
 from .expression import MAX_NESTING, Expression, check_length, compile_expression
-from .interpolation import INTERPOLATIONS, interpolate_segment, segment_slopes
 
 VALUE_NAMES = frozenset({"t", "max_f", "s", "fps"})
 KEY_NAMES = frozenset({"max_f", "fps"})

@@ -13,10 +13,20 @@ Frames are [B, H, W, C] floats in 0..1 (ComfyUI's IMAGE layout).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
+from .errors import DeforumError
+
 NOISE_TYPES = ("gaussian", "perlin")
+
+
+@dataclass(frozen=True)
+class NoiseAmount:
+    """One frame's noise amount."""
+
+    noise: float = 0.0
 
 
 def add_noise(
@@ -35,7 +45,9 @@ def add_noise(
     mask ([H, W] or [B, H, W], 1 where noise applies) scales the noise per pixel.
     """
     if noise_type not in NOISE_TYPES:
-        raise ValueError(f"unknown noise type {noise_type!r}; use one of {', '.join(NOISE_TYPES)}")
+        raise DeforumError(
+            f"unknown noise type {noise_type!r}; use one of {', '.join(NOISE_TYPES)}"
+        )
     if amount == 0:
         return frames
     batch, height, width, channels = frames.shape
@@ -49,7 +61,7 @@ def add_noise(
     noise = noise.to(frames.device, frames.dtype)
     if mask is not None:
         if mask.shape[-2:] != (height, width):
-            raise ValueError(
+            raise DeforumError(
                 f"noise mask is {tuple(mask.shape[-2:])} but the frames are {(height, width)}; "
                 "resize the mask to the frame size"
             )
@@ -70,7 +82,7 @@ def perlin_octaves(
 ) -> torch.Tensor:
     """Fractal Perlin noise [height, width]: octaves of gradient noise, each twice as fine."""
     if octaves < 1 or min(scale) < 1:
-        raise ValueError("perlin noise needs at least one octave and a scale of at least 1")
+        raise DeforumError("perlin noise needs at least one octave and a scale of at least 1")
     total = torch.zeros(height, width)
     amplitude = 1.0
     cells_x, cells_y = scale

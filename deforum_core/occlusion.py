@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .warp3d import pixel_grid
+from .geometry import pixel_grid
 
 _DEPTH_TOLERANCE = 0.02  # relative depth difference that counts as a different surface
 _FILL_STEPS = 64

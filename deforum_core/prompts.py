@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from .errors import ScheduleError
 from .expression import Expression, check_length, compile_expression
 from .keyframes import VALUE_NAMES, FrameKey, parse_frame_key
+from .params import check_params
+from .params import text as text_param
 
 NEGATIVE_MARKER = "--neg"
 _LINE_KEY = re.compile(r"""[ \t]*(-?\d+|"[^"\n]*"|'[^'\n]*'|max_f[^:\n]*)[ \t]*:""")
@@ -243,3 +245,44 @@ def _line_pairs(text: str, name: str) -> list[tuple[str, str]]:
             pairs[-1] = (key, _join(prompt, line))
         offset += len(line)
     return pairs
+
+
+DEFAULT_PROMPTS = (
+    '{\n  "0": "a lake by a mountain at sunrise",\n'
+    '  "60": "a lake by a mountain under a starry sky --neg blurry"\n}'
+)
+
+
+@dataclass(frozen=True)
+class PromptTexts:
+    """Deforum's animation prompts and the global texts around them, as written (the
+    Deforum Prompt Schedule node's texts)."""
+
+    prompts: str = text_param(
+        DEFAULT_PROMPTS,
+        'Deforum JSON {"frame": "prompt"} or lines `frame: prompt`. Frames may be expressions '
+        "of max_f in quotes.",
+        multiline=True,
+        deforum_key="animation_prompts",
+        aliases=("prompts",),
+    )
+    positive: str = text_param(
+        "",
+        "Text put before every prompt.",
+        multiline=True,
+        deforum_key="animation_prompts_positive",
+        aliases=("positive_prompts",),
+    )
+    negative: str = text_param(
+        "",
+        "Text added to every negative prompt.",
+        multiline=True,
+        deforum_key="animation_prompts_negative",
+        aliases=("negative_prompts",),
+    )
+
+    def __post_init__(self) -> None:
+        check_params(self)
+
+    def parse(self) -> PromptSchedule:
+        return parse_prompt_schedule(self.prompts, positive=self.positive, negative=self.negative)

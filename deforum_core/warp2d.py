@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
+from .errors import DeforumError
+from .geometry import SAMPLING_MODES, axis_rotation, check_choice, pixel_centres
+
 BORDER_MODES = ("replicate", "wrap", "reflect", "zeros")
-SAMPLING_MODES = ("bicubic", "bilinear", "nearest")
 _PADDING = {"replicate": "border", "reflect": "reflection", "zeros": "zeros", "wrap": "border"}
 _WRAP_MARGIN = 2  # pixels of circular padding: enough for the bicubic footprint
 
@@ -35,11 +37,20 @@ class Motion2D:
     translation_y: float = 0.0  # pixels per frame, positive moves the picture down
     transform_center_x: float = 0.5  # rotation and zoom centre, as a fraction of the width
     transform_center_y: float = 0.5
-    perspective_flip: bool = False
-    flip_theta: float = 0.0  # degrees about the viewing axis, positive counter-clockwise
-    flip_phi: float = 0.0  # degrees about the horizontal axis
-    flip_gamma: float = 0.0  # degrees about the vertical axis
-    flip_fv: float = 53.0  # field of view of the flip camera, degrees
+    enable_perspective_flip: bool = False
+    perspective_flip_theta: float = 0.0  # degrees about the viewing axis, counter-clockwise
+    perspective_flip_phi: float = 0.0  # degrees about the horizontal axis
+    perspective_flip_gamma: float = 0.0  # degrees about the vertical axis
+    perspective_flip_fv: float = 53.0  # field of view of the flip camera, degrees
+
+
+class FlipAngles(Protocol):
+    """What the perspective flip needs of a frame's motion (2D or 3D), in degrees."""
+
+    perspective_flip_theta: float
+    perspective_flip_phi: float
+    perspective_flip_gamma: float
+    perspective_flip_fv: float
 
 
 def motion_matrix(motion: Motion2D, width: int, height: int) -> torch.Tensor:
@@ -63,29 +74,31 @@ def motion_matrix(motion: Motion2D, width: int, height: int) -> torch.Tensor:
         dtype=torch.float64,
     )
     matrix = rotate_zoom @ translate
-    if motion.perspective_flip:
+    if motion.enable_perspective_flip:
         matrix = flip_matrix(motion, width, height) @ matrix
     return matrix
 
 
-def flip_matrix(motion: Motion2D, width: int, height: int) -> torch.Tensor:
+def flip_matrix(angles: FlipAngles, width: int, height: int) -> torch.Tensor:
     """Homography of the picture plane turned in 3D and seen by a pinhole camera.
 
     The plane is rotated about its centre by theta (viewing axis), phi (horizontal axis)
     and gamma (vertical axis), placed at the distance where the field of view fv spans the
     image diagonal, and projected back so that zero angles give the identity.
     """
-    if not 0.0 < motion.flip_fv < 180.0:
-        raise ValueError(
-            f"perspective_flip_fv must lie between 0 and 180 degrees, got {motion.flip_fv}"
-        )
-    distance = math.hypot(width, height) / (2.0 * math.sin(math.radians(motion.flip_fv) / 2.0))
+    fv = angles.perspective_flip_fv
+    if not 0.0 < fv < 180.0:
+        raise DeforumError(
+            f"must lie between 0 and 180 degrees, got {fv:g}", parameter="perspective_flip_fv",
+            hint="use a field of view such as 53",
+        )  # fmt: skip
+    distance = math.hypot(width, height) / (2.0 * math.sin(math.radians(fv) / 2.0))
     # y points down: a negative turn about the viewing axis is counter-clockwise on screen,
     # so a positive theta turns the same way as a positive 2D angle
     rotation = (
-        axis_rotation(2, -motion.flip_theta)
-        @ axis_rotation(1, motion.flip_gamma)
-        @ axis_rotation(0, motion.flip_phi)
+        axis_rotation(2, -angles.perspective_flip_theta)
+        @ axis_rotation(1, angles.perspective_flip_gamma)
+        @ axis_rotation(0, angles.perspective_flip_phi)
     )
     # picture point (x, y) relative to the centre -> camera space -> projected with focal
     # length = distance, so an unrotated plane maps onto itself
@@ -103,27 +116,6 @@ def flip_matrix(motion: Motion2D, width: int, height: int) -> torch.Tensor:
     return project @ place @ center
 
 
-def axis_rotation(axis: int, degrees: float) -> torch.Tensor:
-    """A 3x3 float64 rotation by degrees about axis 0 (x), 1 (y) or 2 (z)."""
-    cos_a, sin_a = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-    first, second = [index for index in range(3) if index != axis]
-    rotation = torch.eye(3, dtype=torch.float64)
-    rotation[first, first] = rotation[second, second] = cos_a
-    rotation[first, second] = -sin_a
-    rotation[second, first] = sin_a
-    return rotation
-
-
-@lru_cache(maxsize=8)
-def _destination_points(height: int, width: int, device: torch.device) -> torch.Tensor:
-    """Homogeneous centres of all destination pixels, [H*W, 3]; reused for every frame."""
-    ys = torch.arange(height, dtype=torch.float32, device=device) + 0.5
-    xs = torch.arange(width, dtype=torch.float32, device=device) + 0.5
-    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
-    ones = torch.ones_like(grid_x)
-    return torch.stack([grid_x, grid_y, ones], dim=-1).reshape(-1, 3)
-
-
 def warp_frames(
     frames: torch.Tensor,
     matrix: torch.Tensor,
@@ -136,15 +128,11 @@ def warp_frames(
     Sampling happens on the frames' device with torch.grid_sample; bicubic results are
     clamped to 0..1 so that repeated warps never drift out of range.
     """
-    if border not in BORDER_MODES:
-        raise ValueError(f"unknown border mode {border!r}; use one of {', '.join(BORDER_MODES)}")
-    if sampling not in SAMPLING_MODES:
-        raise ValueError(
-            f"unknown sampling mode {sampling!r}; use one of {', '.join(SAMPLING_MODES)}"
-        )
+    check_choice(border, BORDER_MODES, "border", "border mode")
+    check_choice(sampling, SAMPLING_MODES, "sampling", "sampling mode")
     batch, height, width, _ = frames.shape
     inverse = torch.linalg.inv(matrix.to(torch.float64)).to(frames.device, torch.float32)
-    source = _destination_points(height, width, frames.device) @ inverse.T
+    source = pixel_centres(height, width, frames.device) @ inverse.T
     source_xy = source[:, :2] / source[:, 2:3]
     images = frames.permute(0, 3, 1, 2)
     size = torch.tensor([width, height], dtype=torch.float32, device=frames.device)

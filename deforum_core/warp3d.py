@@ -26,18 +26,19 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .warp2d import axis_rotation
+from .errors import DeforumError
+from .geometry import SAMPLING_MODES, axis_rotation, check_choice, pixel_grid
+from .occlusion import resolve_occlusions
 
 TRANSLATION_SCALE = 1.0 / 200.0
 PADDING_MODES = ("border", "reflection", "zeros")
-SAMPLING_MODES = ("bicubic", "bilinear", "nearest")
 _REFINEMENTS = 4
 _MIN_DEPTH = 1e-3
 
 
 @dataclass(frozen=True)
 class Camera3D:
-    """One frame's camera motion, in Deforum's units."""
+    """One frame's camera motion, in Deforum's units, and its perspective flip."""
 
     translation_x: float = 0.0
     translation_y: float = 0.0
@@ -48,6 +49,11 @@ class Camera3D:
     fov: float = 40.0  # degrees
     near: float = 200.0  # kept for Deforum settings; no effect on the picture
     far: float = 10000.0
+    enable_perspective_flip: bool = False  # the 2D perspective flip, applied first
+    perspective_flip_theta: float = 0.0
+    perspective_flip_phi: float = 0.0
+    perspective_flip_gamma: float = 0.0
+    perspective_flip_fv: float = 53.0
 
 
 def rigid_motion(camera: Camera3D) -> torch.Tensor:
@@ -77,16 +83,11 @@ def rigid_motion(camera: Camera3D) -> torch.Tensor:
 def focal_length(fov: float) -> float:
     """Focal length in units of half the frame height, for a vertical field of view."""
     if not 0.0 < fov < 180.0:
-        raise ValueError(f"fov must lie between 0 and 180 degrees, got {fov}")
+        raise DeforumError(
+            f"must lie between 0 and 180 degrees, got {fov:g}", parameter="fov",
+            hint="use a field of view such as 40",
+        )  # fmt: skip
     return 1.0 / math.tan(math.radians(fov) / 2.0)
-
-
-def pixel_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
-    """Pixel centres as (u, v) in -1..1 (grid_sample's align_corners=False), [H, W, 2]."""
-    vs = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) * (2.0 / height) - 1.0
-    us = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) * (2.0 / width) - 1.0
-    grid_v, grid_u = torch.meshgrid(vs, us, indexing="ij")
-    return torch.stack([grid_u, grid_v], dim=-1)
 
 
 def project(
@@ -127,14 +128,10 @@ def warp_3d(
     occlusion_aware resolves what the moved camera sees by depth (see occlusion.py): nearer
     things cover farther ones, and uncovered areas continue the background around them.
     """
-    if padding not in PADDING_MODES:
-        raise ValueError(f"unknown padding mode {padding!r}; use one of {', '.join(PADDING_MODES)}")
-    if sampling not in SAMPLING_MODES:
-        raise ValueError(
-            f"unknown sampling mode {sampling!r}; use one of {', '.join(SAMPLING_MODES)}"
-        )
+    check_choice(padding, PADDING_MODES, "padding_mode")
+    check_choice(sampling, SAMPLING_MODES, "sampling_mode")
     if depth.shape != frames.shape[:3]:
-        raise ValueError(
+        raise DeforumError(
             f"depth {tuple(depth.shape)} does not match the frames {tuple(frames.shape[:3])}"
         )
     if torch.equal(motion, torch.eye(4, dtype=motion.dtype)):
@@ -160,7 +157,5 @@ def warp_3d(
         warped = warped.clamp_(0.0, 1.0)
     warped = warped.permute(0, 2, 3, 1)
     if occlusion_aware:
-        from .occlusion import resolve_occlusions
-
         warped = resolve_occlusions(frames, warped, source, landing, moved_depth)
     return warped

@@ -5,19 +5,11 @@ refer to nodes by id and store widget values by position. Never rename or reorde
 """
 
 from .animation_nodes import DeforumAnimate, DeforumVideo
+from .coherence_nodes import DeforumColorCoherence, DeforumEnhance, DeforumNoise
 from .depth_nodes import DeforumDepthModel, DeforumEstimateDepth
 from .diffusion_nodes import DeforumDiffuser, DeforumDiffusersLoader, DeforumImg2Img
-from .frame_nodes import (
-    DeforumAddNoise,
-    DeforumColorCoherence,
-    DeforumColorMatch,
-    DeforumEnhance,
-    DeforumEnhanceImage,
-    DeforumMotion2D,
-    DeforumMotion3D,
-    DeforumNoise,
-    DeforumWarp2D,
-)
+from .image_nodes import DeforumAddNoise, DeforumColorMatch, DeforumEnhanceImage, DeforumWarp2D
+from .motion_nodes import DeforumMotion2D, DeforumMotion3D
 from .schedule_nodes import DeforumPromptSchedule, DeforumSchedule
 
 NODE_CLASS_MAPPINGS = {

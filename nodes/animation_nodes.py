@@ -9,19 +9,19 @@ from pathlib import Path
 
 import torch
 
-from ..deforum_core.render import (
-    ANIMATION_MODES,
+from deforum_core.errors import DeforumError
+from deforum_core.render import (
     AnimationSettings,
     RenderCallbacks,
     RunDirectory,
     Stages,
     render_animation,
 )
-from ..deforum_core.seeds import SEED_BEHAVIORS
-from ..deforum_core.video import VIDEO_FORMATS, encode_video
+from deforum_core.video_encoding import VIDEO_FORMATS, encode_video
+
 from .comfy_bridge import check_interrupt, output_directory, progress_reporter, resolve_input_file
 from .depth_nodes import on_compute_device
-from .widgets import FPS, MAX_FRAMES, SEED_LIMIT, schedule_input, validation_result
+from .widgets import schedule_validator, widgets
 
 CATEGORY = "Deforum"
 RUNS_FOLDER = "deforum"
@@ -37,13 +37,9 @@ class DeforumRun:
     frames: int
 
 
-def _size(default: int, tooltip: str) -> tuple[str, dict]:
-    return ("INT", {"default": default, "min": 64, "max": 8192, "step": 8, "tooltip": tooltip})
-
-
 def _check_run_name(run_name: str) -> None:
     if not _RUN_NAME.match(run_name or "") or ".." in run_name:
-        raise ValueError(
+        raise DeforumError(
             f"Deforum Animate: run_name {run_name!r} must be a plain folder name (letters, digits, "
             "spaces, _ . -), not a path; the run is saved under ComfyUI's output/deforum folder"
         )
@@ -60,7 +56,7 @@ def _run_folder(run_name: str, resume: bool) -> Path:
     )
     if resume:
         if not numbers:
-            raise ValueError(
+            raise DeforumError(
                 f"Deforum Animate: no earlier run named {run_name!r} to resume in {root}; "
                 "turn resume off to start it"
             )
@@ -93,60 +89,7 @@ class DeforumAnimate:
         return {
             "required": {
                 "prompts": ("DEFORUM_PROMPTS", {"tooltip": "From a Deforum Prompt Schedule."}),
-                "animation_mode": (
-                    list(ANIMATION_MODES),
-                    {"default": "2D", "tooltip": "2D camera motion, or None: separate stills."},
-                ),
-                "max_frames": MAX_FRAMES,
-                "width": _size(512, "Frame width in pixels (a multiple of 8)."),
-                "height": _size(512, "Frame height in pixels (a multiple of 8)."),
-                "fps": FPS,
-                "base_seed": (
-                    "INT",
-                    {
-                        "default": -1,
-                        "min": -1,
-                        "max": SEED_LIMIT,
-                        "tooltip": "Seed of the first frame; -1 draws one, which is recorded in "
-                        "the run's settings.json.",
-                    },
-                ),
-                "seed_behavior": (
-                    list(SEED_BEHAVIORS),
-                    {"default": "iter", "tooltip": "How the seed changes between frames."},
-                ),
-                "seed_iter_N": (
-                    "INT",
-                    {"default": 1, "min": 1, "max": 10_000, "tooltip": "iter: +1 every N frames."},
-                ),
-                "seed_schedule": schedule_input(
-                    "0:(s)", "Seed per frame for seed_behavior schedule."
-                ),
-                "strength_schedule": schedule_input(
-                    "0:(0.65)", "How much of the previous frame survives (1 = all, 0 = none)."
-                ),
-                "steps_schedule": schedule_input("0:(25)", "Sampler steps per frame."),
-                "cfg_schedule": schedule_input("0:(7)", "Classifier-free guidance per frame."),
-                "diffusion_cadence": (
-                    "INT",
-                    {
-                        "default": 1,
-                        "min": 1,
-                        "max": 50,
-                        "tooltip": "Diffuse every Nth frame; the frames between are warped "
-                        "and blended.",
-                    },
-                ),
-                "init_strength": (
-                    "FLOAT",
-                    {
-                        "default": 0.65,
-                        "min": 0.0,
-                        "max": 1.0,
-                        "step": 0.01,
-                        "tooltip": "How much of the init image survives in frame 0.",
-                    },
-                ),
+                **widgets(AnimationSettings),
                 "run_name": (
                     "STRING",
                     {"default": "deforum", "tooltip": "Folder name under output/deforum."},
@@ -177,23 +120,12 @@ class DeforumAnimate:
             },
         }
 
-    @classmethod
-    def VALIDATE_INPUTS(
-        cls, seed_schedule=None, strength_schedule=None, steps_schedule=None, cfg_schedule=None
-    ):
-        texts = {
-            "seed_schedule": seed_schedule,
-            "strength_schedule": strength_schedule,
-            "steps_schedule": steps_schedule,
-            "cfg_schedule": cfg_schedule,
-        }
-        constants = {name: text for name, text in texts.items() if isinstance(text, str)}
-        return validation_result(lambda: AnimationSettings(**constants))
+    VALIDATE_INPUTS = schedule_validator(AnimationSettings)
 
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,
-                depth_model=None, base_seed=-1, seed_iter_N=1, **settings):  # fmt: skip
-        animation = AnimationSettings(seed=base_seed, seed_iter_n=seed_iter_N, **settings)
+                depth_model=None, **settings):  # fmt: skip
+        animation = AnimationSettings(**settings)
         stages = Stages(prompts, motion, color_coherence, enhance, noise, depth_model)
         folder = _run_folder(run_name, resume)
         callbacks = RenderCallbacks(progress_reporter(animation.max_frames), check_interrupt)
@@ -214,14 +146,14 @@ class DeforumAnimate:
         ui = {
             "images": [{"filename": last_name, "subfolder": subfolder, "type": "output"}],
             "run_dir": [subfolder],
-            "seed": [result.settings.seed],
+            "seed": [result.settings.base_seed],
         }
         return {"ui": ui, "result": (run, frames, result.last_frame)}
 
 
 def _depth_on_device(depth_model, animation: AnimationSettings):
     """Keep the depth model on the compute device for the render (ComfyUI makes room)."""
-    if depth_model is None or animation.animation_mode != "3D":
+    if depth_model is None or not animation.mode.uses_depth_model:
         return contextlib.nullcontext()
     return on_compute_device(depth_model, animation.height, animation.width)
 

@@ -7,17 +7,20 @@ newer helpers (fix_empty_latent_channels) are used when they exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import cached_property
 from typing import Any
 
 import torch
 
-from ..deforum_core.diffusion.backend import (
+from deforum_core.diffusion.backend import (
     DiffusionRequest,
     DiffusionResult,
     check_request,
     unchanged,
 )
-from ..deforum_core.diffusion.conditioning import Embedding, EmbeddingCache, frame_embeddings
+from deforum_core.diffusion.conditioning import Embedding, EmbeddingCache, frame_embeddings
+from deforum_core.fingerprint import weights_fingerprint
 
 FALLBACK_SAMPLERS = ("euler", "euler_ancestral")
 FALLBACK_SCHEDULERS = ("normal", "karras")
@@ -48,6 +51,24 @@ class ComfyBackend:
         self.sampler_name = sampler_name
         self.scheduler = scheduler
         self.embeddings = EmbeddingCache(self._encode_text)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "sampler": self.sampler_name,
+            "scheduler": self.scheduler,
+            "model_file": None,  # ComfyUI's MODEL does not carry the file it was loaded from
+            "model_fingerprint": self._fingerprint,
+        }
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        """Of the model, text encoder and VAE weights, with any patches (LoRAs) on them."""
+        vae = getattr(self.vae, "patcher", None) or getattr(self.vae, "first_stage_model", None)
+        parts = [("model", self.model), ("clip", getattr(self.clip, "patcher", None)), ("vae", vae)]
+        return weights_fingerprint(
+            named for name, part in parts if part is not None for named in _weights(name, part)
+        )
 
     def diffuse(self, request: DiffusionRequest) -> DiffusionResult:
         check_request(request)
@@ -100,6 +121,38 @@ class ComfyBackend:
         tokens = self.clip.tokenize(text)
         cond, pooled = self.clip.encode_from_tokens(tokens, return_pooled=True)
         return Embedding(cond, pooled)
+
+
+_NO_VALUES = torch.empty(0)
+
+
+def _weights(name: str, part: Any) -> Iterator[tuple[str, torch.Tensor]]:
+    """A ModelPatcher's (or a module's) weights and patches as named tensors; a patch's
+    numbers (LoRA strengths) are carried in the names."""
+    module = getattr(part, "model", part)
+    if isinstance(module, torch.nn.Module):
+        for key, tensor in module.state_dict().items():
+            yield f"{name}.{key}", tensor
+    for key, patches in sorted(getattr(part, "patches", {}).items()):
+        for index, value in enumerate(_leaves(patches)):
+            if isinstance(value, torch.Tensor):
+                yield f"{name}.patch.{key}.{index}", value
+            else:
+                yield f"{name}.patch.{key}.{index}={value!r}", _NO_VALUES
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """The tensors and plain values in a nested patch entry (tuples, lists, adapters)."""
+    if isinstance(value, list | tuple):
+        for item in value:
+            yield from _leaves(item)
+    elif hasattr(value, "weights"):  # newer ComfyUI wraps LoRA weights in adapter objects
+        yield type(value).__name__
+        yield from _leaves(value.weights)
+    elif isinstance(value, torch.Tensor | int | float | str | bool) or value is None:
+        yield value
+    else:
+        yield type(value).__name__
 
 
 def _conditioning(embedding: Embedding) -> list[list[Any]]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from deforum_core.errors import DeforumError
+
 PREVIEW_SIZE = 512
 
 
@@ -63,9 +65,9 @@ def resolve_input_file(name: str) -> Path:
     base = input_directory().resolve()
     path = (base / name).resolve()
     if base not in path.parents:
-        raise ValueError(f"{name!r} is outside the input folder {base}; use a file inside it")
+        raise DeforumError(f"{name!r} is outside the input folder {base}; use a file inside it")
     if not path.is_file():
-        raise ValueError(f"{name!r} was not found in the input folder {base}; copy it there")
+        raise DeforumError(f"{name!r} was not found in the input folder {base}; copy it there")
     return path
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from ..deforum_core.depth import (
+from deforum_core.depth import (
     DEFAULT_MODEL_TYPE,
     MODEL_TYPES,
     WEIGHT_EXTENSIONS,
@@ -29,6 +29,7 @@ from ..deforum_core.depth import (
     missing_file_error,
     resolve_model_type,
 )
+
 from .comfy_bridge import folder_paths_module
 
 CATEGORY = "Deforum/depth"

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..deforum_core.diffusion.backend import (
+from deforum_core.diffusion.backend import (
     DiffusionBackend,
     DiffusionError,
     DiffusionRequest,
     FrameText,
     check_size,
 )
-from ..deforum_core.diffusion.samplers import DIFFUSERS_SAMPLERS
-from ..deforum_core.errors import ScheduleError
-from ..deforum_core.prompts import PromptSchedule
+from deforum_core.diffusion.samplers import DIFFUSERS_SAMPLERS
+from deforum_core.errors import ScheduleError
+from deforum_core.prompts import PromptSchedule
+
 from .comfy_backend import ComfyBackend, comfy_sampler_names
 from .comfy_bridge import folder_paths_module
+from .widgets import SEED_LIMIT
 
 CATEGORY = "Deforum/diffusion"
-SEED_LIMIT = 2**32 - 1
 SIZE_LIMIT = 8192
 NO_CHECKPOINT = "(use path)"
 DIFFUSER_TOOLTIP = "The diffusion backend with its sampler settings, shared by Deforum stages."
@@ -126,7 +127,7 @@ class DeforumDiffusersLoader:
         }
 
     def load(self, ckpt_name, path, sampler, config):
-        from ..deforum_core.diffusion.diffusers_backend import load_diffusers_backend
+        from deforum_core.diffusion.diffusers_backend import load_diffusers_backend
 
         if ckpt_name != NO_CHECKPOINT:
             source = folder_paths_module().get_full_path("checkpoints", ckpt_name)
@@ -294,11 +295,4 @@ def _frame_text(prompts: PromptSchedule, frame: int, max_frames: int, seed: int)
             parameter="frame",
             hint="use a frame below max_frames, or raise max_frames",
         )
-    current = prompts.evaluate(max_frames, seed=seed)[frame]
-    return FrameText(
-        current.positive,
-        current.negative,
-        current.next_positive,
-        current.next_negative,
-        current.blend,
-    )
+    return FrameText.from_prompt(prompts.evaluate(max_frames, seed=seed)[frame])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ..deforum_core.keyframes import INTERPOLATIONS, parse_schedule
-from ..deforum_core.plot import plot_schedule
-from ..deforum_core.prompts import parse_prompt_schedule
-from .widgets import FPS, MAX_FRAMES, S_VALUE, validation_result
+from deforum_core.keyframes import INTERPOLATIONS, parse_schedule
+from deforum_core.plot import plot_schedule
+from deforum_core.prompts import PromptTexts, parse_prompt_schedule
+
+from .widgets import FPS, MAX_FRAMES, S_VALUE, validation_result, widgets
 
 CATEGORY = "Deforum/schedules"
 
@@ -92,38 +93,13 @@ class DeforumPromptSchedule:
 
     @classmethod
     def INPUT_TYPES(cls):
+        texts = widgets(PromptTexts)
         return {
             "required": {
-                "prompts": (
-                    "STRING",
-                    {
-                        "multiline": True,
-                        "dynamicPrompts": False,
-                        "default": '{\n  "0": "a lake by a mountain at sunrise",\n'
-                        '  "60": "a lake by a mountain under a starry sky --neg blurry"\n}',
-                        "tooltip": 'Deforum JSON {"frame": "prompt"} or lines `frame: prompt`. '
-                        "Frames may be expressions of max_f in quotes.",
-                    },
-                ),
+                "prompts": texts["prompts"],
                 "max_frames": MAX_FRAMES,
-                "positive": (
-                    "STRING",
-                    {
-                        "multiline": True,
-                        "dynamicPrompts": False,
-                        "default": "",
-                        "tooltip": "Text put before every prompt.",
-                    },
-                ),
-                "negative": (
-                    "STRING",
-                    {
-                        "multiline": True,
-                        "dynamicPrompts": False,
-                        "default": "",
-                        "tooltip": "Text added to every negative prompt.",
-                    },
-                ),
+                "positive": texts["positive"],
+                "negative": texts["negative"],
                 "s_value": S_VALUE,
                 "fps": FPS,
             }
@@ -136,7 +112,7 @@ class DeforumPromptSchedule:
         return validation_result(lambda: parse_prompt_schedule(prompts))
 
     def build(self, prompts, max_frames, positive, negative, s_value, fps):
-        parsed = parse_prompt_schedule(prompts, positive=positive, negative=negative)
+        parsed = PromptTexts(prompts, positive, negative).parse()
         frames = parsed.evaluate(max_frames, seed=s_value, fps=fps)
         keyed = [
             {"frame": frame.frame, "positive": frame.positive, "negative": frame.negative}

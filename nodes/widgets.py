@@ -1,23 +1,49 @@
-"""Widget definitions and queue-time validation shared by the pack's nodes."""
+"""Node widgets made from the engine's parameter table, and queue-time validation.
+
+A stage's parameters (deforum_core/params.py) become ComfyUI widgets here, in the order the
+stage declares them, with its defaults, bounds, choices and tooltips; `schedule_validator`
+makes a VALIDATE_INPUTS that parses the stage's schedule texts when the prompt is queued.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
-from ..deforum_core.errors import ScheduleError
+from deforum_core.errors import DeforumError
+from deforum_core.params import BOOL, CHOICE, FLOAT, INT, SCHEDULE, Param, param_of, params_of
+from deforum_core.render import AnimationSettings
 
-MAX_FRAMES_LIMIT = 100_000
+Widget = tuple[Any, dict[str, Any]]
+_TYPES = {SCHEDULE: "STRING", INT: "INT", FLOAT: "FLOAT", BOOL: "BOOLEAN"}
+
+
+def widget(declared: Param) -> Widget:
+    """The ComfyUI input spec of one parameter."""
+    options: dict[str, Any] = {"default": declared.default}
+    if declared.kind in (INT, FLOAT):
+        options.update(min=declared.low, max=declared.high)
+        if declared.step is not None:
+            options["step"] = declared.step
+    if declared.kind == SCHEDULE:
+        options["multiline"] = False
+    elif declared.multiline:
+        options.update(multiline=True, dynamicPrompts=False)  # keep Deforum's braces intact
+    options["tooltip"] = declared.tooltip
+    kind = list(declared.choices) if declared.kind == CHOICE else _TYPES.get(declared.kind)
+    return (kind or "STRING", options)
+
+
+def widgets(settings_type: type) -> dict[str, Widget]:
+    """Every parameter of a stage as a widget, in the stage's (the saved workflows') order."""
+    return {declared.name: widget(declared) for declared in params_of(settings_type)}
+
+
+MAX_FRAMES = widget(param_of(AnimationSettings, "max_frames"))
+FPS = widget(param_of(AnimationSettings, "fps"))
+MAX_FRAMES_LIMIT = MAX_FRAMES[1]["max"]
 SEED_LIMIT = 2**32 - 1
-
-MAX_FRAMES = (
-    "INT",
-    {
-        "default": 120,
-        "min": 1,
-        "max": MAX_FRAMES_LIMIT,
-        "tooltip": "Number of frames in the animation; max_f in expressions is max_frames - 1.",
-    },
-)
 S_VALUE = (
     "INT",
     {
@@ -25,16 +51,6 @@ S_VALUE = (
         "min": 0,
         "max": SEED_LIMIT,
         "tooltip": "The render seed that `s` stands for in expressions.",
-    },
-)
-FPS = (
-    "FLOAT",
-    {
-        "default": 15.0,
-        "min": 0.01,
-        "max": 1000.0,
-        "step": 0.01,
-        "tooltip": "Frames per second; `fps` in expressions.",
     },
 )
 FRAME = (
@@ -48,11 +64,6 @@ FRAME = (
 )
 
 
-def schedule_input(default: str, tooltip: str) -> tuple[str, dict]:
-    """A one-line keyframe-schedule widget, e.g. `0:(0), 30:(10)`."""
-    return ("STRING", {"default": default, "multiline": False, "tooltip": tooltip})
-
-
 def validation_result(check: Callable[[], object]) -> bool | str:
     """VALIDATE_INPUTS body: True when the check passes, the error text when it raises.
 
@@ -63,6 +74,27 @@ def validation_result(check: Callable[[], object]) -> bool | str:
     """
     try:
         check()
-    except ScheduleError as error:
+    except DeforumError as error:
         return str(error)
     return True
+
+
+def schedule_validator(settings_type: type) -> classmethod:
+    """A VALIDATE_INPUTS for a stage node: parses the stage's schedule texts that arrive as
+    constants (linked ones arrive at run time).
+
+    ComfyUI passes VALIDATE_INPUTS the inputs its signature names, so the signature is made
+    from the table: one keyword per schedule parameter.
+    """
+    schedules = {p.name: p for p in params_of(settings_type) if p.kind == SCHEDULE}
+
+    def validate(cls, **texts: Any) -> bool | str:
+        given = [(schedules[name], text) for name, text in texts.items() if isinstance(text, str)]
+        return validation_result(lambda: [declared.check(text) for declared, text in given])
+
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    validate.__signature__ = inspect.Signature(
+        [inspect.Parameter("cls", keyword)]
+        + [inspect.Parameter(name, keyword, default=None) for name in schedules]
+    )
+    return classmethod(validate)

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import DeforumError
+
 EQUALIZATION_BINS = 1024
 DEPTH_CONVENTIONS = ("deforum", "legacy")
 
 
 def _frames(depth: torch.Tensor) -> tuple[torch.Tensor, torch.Size]:
     if depth.ndim < 2:
-        raise ValueError(f"a depth map needs at least 2 dimensions, got {tuple(depth.shape)}")
+        raise DeforumError(f"a depth map needs at least 2 dimensions, got {tuple(depth.shape)}")
     return depth.reshape(-1, depth.shape[-2] * depth.shape[-1]).float(), depth.shape
 
 

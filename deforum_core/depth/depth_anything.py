@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import DeforumError
 from .blocks import fuse, make_scratch, tokens_to_map
 
 FAMILY = "depth_anything"
@@ -146,7 +147,7 @@ class DepthAnythingV2(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         patch = self.config.patch_size
         if x.shape[-2] % patch or x.shape[-1] % patch:
-            raise ValueError(f"Depth Anything input sides must be multiples of {patch}")
+            raise DeforumError(f"Depth Anything input sides must be multiples of {patch}")
         tokens, grid = self.encode(x)
         depth = self.depth_head(tokens, grid, patch)
         return F.relu(depth).squeeze(1)

@@ -15,6 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import DeforumError
+from ..files import atomic_write
+
 MAX_16BIT = 65535
 
 
@@ -44,7 +47,7 @@ def depth_to_uint16(
     if depth.ndim == 3 and depth.shape[0] == 1:
         depth = depth[0]
     if depth.ndim != 2:
-        raise ValueError(f"a depth map is [H, W], got {tuple(depth.shape)}")
+        raise DeforumError(f"a depth map is [H, W], got {tuple(depth.shape)}")
     depth = torch.nan_to_num(depth, nan=0.0, posinf=0.0, neginf=0.0)
     if value_range is None:
         low, high = float(depth.min()), float(depth.max())
@@ -72,19 +75,9 @@ def save_depth_map(
         ".png", depth_to_uint16(depth, near_is_small=near_is_small, value_range=value_range)
     )
     if not ok:
-        raise OSError(f"could not encode the depth map for {path}")
+        raise DeforumError(f"could not encode the depth map for {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        with open(temporary, "wb") as stream:
-            stream.write(encoded.tobytes())
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-    return path
+    return atomic_write(path, encoded.tobytes())
 
 
 def read_depth_map(path: str | os.PathLike) -> torch.Tensor:
@@ -93,7 +86,7 @@ def read_depth_map(path: str | os.PathLike) -> torch.Tensor:
 
     levels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if levels is None:
-        raise FileNotFoundError(f"cannot read the depth map {path}")
+        raise DeforumError(f"cannot read the depth map {path}")
     if levels.ndim == 3:
         levels = levels[..., 0]
     scale = MAX_16BIT if levels.dtype == np.uint16 else 255

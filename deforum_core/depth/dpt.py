@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import DeforumError
 from .blocks import Upsample2x, fuse, make_scratch, tokens_to_map
 
 FAMILY = "midas_dpt"
@@ -193,6 +194,6 @@ class MidasDPT(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-2] % 32 or x.shape[-1] % 32:
-            raise ValueError("MiDaS DPT input sides must be multiples of 32")
+            raise DeforumError("MiDaS DPT input sides must be multiples of 32")
         path = fuse(self.scratch, self._features(x))
         return self.scratch.output_conv(path).squeeze(1)

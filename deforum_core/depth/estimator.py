@@ -21,11 +21,16 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import DeforumError
+from ..fingerprint import file_fingerprint, weights_fingerprint
 from .convention import deforum_depth, depth_image
 from .loading import load_depth_network
 from .specs import DepthModelSpec, resolve_model_type
@@ -53,7 +58,7 @@ def network_input_size(
     if method == "minimal":
         scale = scale_w if abs(1 - scale_w) < abs(1 - scale_h) else scale_h
         return _constrain(scale * height, multiple), _constrain(scale * width, multiple)
-    raise ValueError(f"unknown resize method {method!r}")
+    raise DeforumError(f"unknown resize method {method!r}")
 
 
 class DepthEstimator:
@@ -73,8 +78,10 @@ class DepthEstimator:
             model_type = resolve_model_type(model_type)
         self.spec = model_type
         if network.family != self.spec.family:
-            raise ValueError(f"a {network.family} network cannot run as {self.spec.name}")
+            raise DeforumError(f"a {network.family} network cannot run as {self.spec.name}")
         self.network = network.eval().requires_grad_(False)
+        # a network not loaded from a file is fingerprinted as given, before any move
+        self._weights = None if source else weights_fingerprint(network.state_dict().items())
         self.input_size = int(input_size) if input_size else self.spec.input_size
         self.max_batch = max(1, int(max_batch))
         self.source = source
@@ -130,7 +137,7 @@ class DepthEstimator:
             frames = frames[None]
         if frames.ndim != 4 or frames.shape[-1] not in (1, 3, 4):
             shape = tuple(frames.shape)
-            raise ValueError(f"frames must be [B, H, W, C] with C 1, 3 or 4, got {shape}")
+            raise DeforumError(f"frames must be [B, H, W, C] with C 1, 3 or 4, got {shape}")
         x = frames[..., :3] if frames.shape[-1] != 1 else frames.expand(*frames.shape[:3], 3)
         x = x.to(self.device, torch.float32).permute(0, 3, 1, 2)
         size = self.input_shape(x.shape[-2], x.shape[-1])
@@ -176,6 +183,19 @@ class DepthEstimator:
     def image(self, frames: torch.Tensor, *, equalize: bool = False) -> torch.Tensor:
         """A viewable depth map [B, H, W] in 0..1, near bright."""
         return depth_image(self.predict(frames), inverse=True, equalize=equalize)
+
+    def describe(self) -> dict[str, Any]:
+        """What makes its depth what it is, for a run's record (never the device)."""
+        return {
+            "model_type": self.spec.name,
+            "input_size": self.input_size,
+            "weights_file": Path(self.source).name if self.source else None,
+            "weights_fingerprint": self._fingerprint,
+        }
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        return self._weights or file_fingerprint(self.source)
 
     def __repr__(self) -> str:
         return f"DepthEstimator({self.spec.name}, input {self.input_size}, {self.device})"

@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import DeforumError
+from ..files import atomic_output
 from .depth_anything import CONFIGS as DEPTH_ANYTHING_CONFIGS
 from .depth_anything import DepthAnythingConfig, DepthAnythingV2
 from .dpt import CONFIGS as MIDAS_CONFIGS
@@ -36,7 +38,7 @@ METADATA_TYPE = "deforum_depth_model_type"
 METADATA_CONFIG = "deforum_depth_config"
 
 
-class DepthModelError(Exception):
+class DepthModelError(DeforumError):
     """A depth model could not be loaded; the message says why and what to do."""
 
 
@@ -68,7 +70,7 @@ def build_network(
         elif family == "midas_dpt":
             network = MidasDPT(config)
         else:
-            raise ValueError(f"unknown depth network family {family!r}")
+            raise DeforumError(f"unknown depth network family {family!r}")
     return network.eval()
 
 
@@ -127,14 +129,7 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     """The tensors of a weights file (and its safetensors metadata), on the CPU."""
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
-        from safetensors import safe_open
-
-        tensors = {}
-        with safe_open(str(path), framework="pt", device="cpu") as handle:
-            metadata = dict(handle.metadata() or {})
-            for key in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
-                tensors[key] = handle.get_tensor(key)
-        return tensors, metadata
+        return _read_safetensors(path)
     try:
         content = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as error:  # an unrestricted pickle, or not a checkpoint at all
@@ -156,22 +151,38 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     return tensors, {}
 
 
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    from safetensors import safe_open
+
+    tensors = {}
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            metadata = dict(handle.metadata() or {})
+            for key in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
+                tensors[key] = handle.get_tensor(key)
+    except Exception as error:  # safetensors' own error type: truncated or not safetensors
+        raise DepthModelError(
+            f"{path.name} is not a readable .safetensors file ({error}); it may be truncated "
+            "by an interrupted download. Download it again, or use the official checkpoint."
+        ) from error
+    return tensors, metadata
+
+
 def save_depth_network(network: nn.Module, path: str | os.PathLike, model_type: str) -> Path:
     """Write a network's weights as safetensors, recording its model type and shape."""
     from safetensors.torch import save_file
 
     spec = resolve_model_type(model_type)
     if network.family != spec.family:
-        raise ValueError(f"a {network.family} network cannot be saved as {spec.name}")
+        raise DeforumError(f"a {network.family} network cannot be saved as {spec.name}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {
         key: value.detach().contiguous().cpu() for key, value in network.state_dict().items()
     }
     metadata = {METADATA_TYPE: spec.name, METADATA_CONFIG: json.dumps(asdict(network.config))}
-    temporary = path.with_name(f".{path.name}.partial")
-    save_file(tensors, str(temporary), metadata=metadata)
-    os.replace(temporary, path)
+    with atomic_output(path) as temporary:
+        save_file(tensors, str(temporary), metadata=metadata)
     return path
 
 

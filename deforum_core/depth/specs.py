@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import DeforumError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 HALF = (0.5, 0.5, 0.5)
@@ -132,6 +134,6 @@ def resolve_model_type(name: str) -> DepthModelSpec:
         hint = " MiDaS 3.1 BEiT models are not supported yet; use Midas-3-Hybrid or Midas-3-Large."
     elif "zoe" in key or "leres" in key or "adabins" in key:
         hint = " Deforum's Zoe, LeReS and AdaBins models are not supported."
-    raise ValueError(
+    raise DeforumError(
         f"unknown depth model type {name!r}; choose one of {', '.join(MODEL_TYPES)}.{hint}"
     )

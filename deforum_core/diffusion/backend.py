@@ -8,22 +8,19 @@ frame: strength, steps, cfg, seed, and the frame's prompts with their blend weig
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
+from ..errors import DeforumError
+from ..prompts import FramePrompt
 from .steps import start_step
 
 LATENT_SCALE = 8  # SD latents are 1/8 of the image size
 
 
-class DiffusionError(ValueError):
+class DiffusionError(DeforumError):
     """A diffusion request that cannot run as given; the message says how to fix it."""
-
-    def __init__(self, reason: str, *, hint: str = "") -> None:
-        self.reason = reason
-        self.hint = hint
-        super().__init__(f"{reason}\n  fix: {hint}" if hint else reason)
 
 
 @dataclass(frozen=True)
@@ -36,6 +33,14 @@ class FrameText:
     next_positive: str | None = None
     next_negative: str | None = None
     blend: float = 0.0
+
+    @classmethod
+    def from_prompt(cls, prompt: FramePrompt) -> FrameText:
+        """A prompt schedule's frame as the text a backend encodes."""
+        return cls(
+            prompt.positive, prompt.negative, prompt.next_positive, prompt.next_negative,
+            prompt.blend,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,11 @@ class DiffusionBackend(Protocol):
 
     def diffuse(self, request: DiffusionRequest) -> DiffusionResult:
         """Diffuse one frame; strength 1 returns request.image unchanged."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What makes its frames what they are, for the run's record: the backend, sampler,
+        scheduler, model file and a fingerprint of the weights (never the device)."""
         ...
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..fingerprint import file_fingerprint, weights_fingerprint
 from .backend import DiffusionError, DiffusionRequest, DiffusionResult, check_request, unchanged
 from .conditioning import Embedding, EmbeddingCache, frame_embeddings
 from .samplers import scheduler_spec
@@ -35,11 +37,15 @@ class DiffusersBackend:
 
     name = "diffusers"
 
-    def __init__(self, pipeline: Any, sampler: str = "euler_a") -> None:
+    def __init__(
+        self, pipeline: Any, sampler: str = "euler_a", source: str | Path | None = None
+    ) -> None:
+        """source: the checkpoint file or diffusers folder the pipeline was loaded from."""
         import diffusers
 
         spec = scheduler_spec(sampler)
         self.sampler = sampler
+        self.source = None if source is None else Path(source)
         self._scheduler_class = getattr(diffusers, spec.class_name)
         self._scheduler_config = {**pipeline.scheduler.config, **spec.overrides}
         self.pipeline = pipeline
@@ -54,6 +60,25 @@ class DiffusersBackend:
     @property
     def device(self) -> torch.device:
         return self.pipeline.unet.device
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "sampler": self.sampler,
+            "scheduler": self._scheduler_class.__name__,
+            "model_file": None if self.source is None else self.source.name,
+            "model_fingerprint": self._fingerprint,
+        }
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        """Of the model file or folder it was loaded from, else of the loaded weights."""
+        if self.source is not None:
+            return file_fingerprint(self.source)
+        modules = [c for c in self.pipeline.components.values() if isinstance(c, torch.nn.Module)]
+        return weights_fingerprint(
+            (name, tensor) for module in modules for name, tensor in module.state_dict().items()
+        )
 
     def diffuse(self, request: DiffusionRequest) -> DiffusionResult:
         check_request(request)
@@ -196,7 +221,7 @@ def load_diffusers_backend(
     if getattr(pipeline.vae.config, "force_upcast", False):
         pipeline.vae.to(torch.float32)
     pipeline.set_progress_bar_config(disable=True)
-    return DiffusersBackend(pipeline, sampler)
+    return DiffusersBackend(pipeline, sampler, source=path)
 
 
 def _pipeline_class(is_xl: bool) -> Any:

@@ -1,18 +1,27 @@
 """Rendering a whole animation: settings, the frame loop, and the run directory."""
 
-from .animator import RenderCallbacks, RenderCancelled, RenderResult, Stages, render_animation
+from .animator import (
+    RenderCallbacks,
+    RenderCancelled,
+    RenderResult,
+    render_animation,
+    run_record,
+)
 from .rundir import RunDirectory, RunDirectoryError
-from .settings import ANIMATION_MODES, AnimationSettings, FrameSchedules
+from .settings import AnimationSettings, FrameSettings, RenderValues
+from .wiring import PREPARE_ORDER, Stages
 
 __all__ = [
-    "ANIMATION_MODES",
+    "PREPARE_ORDER",
     "AnimationSettings",
-    "FrameSchedules",
+    "FrameSettings",
     "RenderCallbacks",
     "RenderCancelled",
     "RenderResult",
+    "RenderValues",
     "RunDirectory",
     "RunDirectoryError",
     "Stages",
     "render_animation",
+    "run_record",
 ]

@@ -9,34 +9,27 @@ uninterrupted run would have continued from.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..errors import DeforumError
+from ..files import atomic_write
+
 FRAME_PATTERN = "frame_{:05d}.png"
 SETTINGS_FILE = "settings.json"
 STATE_FILE = "state.json"
 
 
-class RunDirectoryError(ValueError):
+class RunDirectoryError(DeforumError):
     """A run directory that cannot be used as asked; the message says what to do."""
 
 
 def quantize(frames: torch.Tensor) -> torch.Tensor:
     """Frames rounded to the 8-bit levels a PNG stores, so what is kept equals what is saved."""
     return frames.clamp(0.0, 1.0).mul(255.0).round_().div_(255.0)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.partial")
-    with open(temporary, "wb") as stream:
-        stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
 
 
 def encode_png(frame: torch.Tensor) -> bytes:
@@ -46,7 +39,7 @@ def encode_png(frame: torch.Tensor) -> bytes:
     pixels = quantize(frame).mul(255.0).to("cpu", torch.uint8).numpy()
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
     if not ok:
-        raise OSError("PNG encoding failed")
+        raise DeforumError(f"PNG encoding of a {pixels.shape[1]}x{pixels.shape[0]} frame failed")
     return encoded.tobytes()
 
 
@@ -56,7 +49,8 @@ def read_image(path: Path) -> torch.Tensor:
 
     pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if pixels is None:
-        raise RunDirectoryError(f"cannot read frame {path}")
+        state = "is not an image file OpenCV can read" if Path(path).is_file() else "is missing"
+        raise RunDirectoryError(f"cannot read the image {path}: it {state}")
     rgb = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
     return torch.from_numpy(np.ascontiguousarray(rgb)).float().div_(255.0).unsqueeze(0)
 
@@ -73,7 +67,7 @@ class RunDirectory:
     def write_frame(self, index: int, frame: torch.Tensor) -> Path:
         """Write frame [1, H, W, C] or [H, W, C] atomically; returns its path."""
         path = self.frame_path(index)
-        _atomic_write_bytes(path, encode_png(frame[0] if frame.dim() == 4 else frame))
+        atomic_write(path, encode_png(frame[0] if frame.dim() == 4 else frame))
         return path
 
     def read_frame(self, index: int) -> torch.Tensor:
@@ -85,7 +79,7 @@ class RunDirectory:
 
     def write_json(self, name: str, content: dict[str, Any]) -> None:
         data = json.dumps(content, indent=2, sort_keys=True).encode("utf-8")
-        _atomic_write_bytes(self.path / name, data)
+        atomic_write(self.path / name, data)
 
     def read_json(self, name: str) -> dict[str, Any] | None:
         path = self.path / name

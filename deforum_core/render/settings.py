@@ -1,70 +1,116 @@
-"""The render-wide settings of a Deforum animation and their per-frame schedules."""
+"""The render-wide settings of a Deforum animation (the Animate node's widgets) and their
+values on every frame."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 
 from ..diffusion.backend import check_size
-from ..errors import ScheduleError
-from ..keyframes import parse_schedule
-from ..seeds import SEED_BEHAVIORS, resolve_seed, seed_sequence
+from ..keyframes import Schedule
+from ..modes import MODE_NAMES, AnimationMode, get_mode
+from ..params import check_params, choice, frame_values, integer, number, schedule
+from ..seeds import SEED_BEHAVIORS, SEED_MODULUS, resolve_seed, seed_sequence
 
-ANIMATION_MODES = ("None", "2D", "3D")
+MAX_FRAMES_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
 class AnimationSettings:
-    """What Deforum's run and keyframe tabs hold that is not a stage of its own."""
+    """What Deforum's run and keyframe tabs hold that is not a stage of its own, in the
+    Deforum Animate node's widget order."""
 
-    animation_mode: str = "2D"
-    max_frames: int = 120
-    width: int = 512
-    height: int = 512
-    fps: float = 15.0
-    seed: int = -1
-    seed_behavior: str = "iter"
-    seed_iter_n: int = 1
-    seed_schedule: str = "0:(s)"
-    strength_schedule: str = "0:(0.65)"
-    steps_schedule: str = "0:(25)"
-    cfg_schedule: str = "0:(7)"
-    diffusion_cadence: int = 1
-    init_strength: float = 0.0
+    animation_mode: str = choice(
+        "2D",
+        MODE_NAMES,
+        "2D camera motion, 3D camera motion through depth, or None: separate stills.",
+        deforum_key="animation_mode",
+    )
+    max_frames: int = integer(
+        120,
+        "Number of frames in the animation; max_f in expressions is max_frames - 1.",
+        low=1,
+        high=MAX_FRAMES_LIMIT,
+        deforum_key="max_frames",
+    )
+    width: int = integer(
+        512, "Frame width in pixels (a multiple of 8).", low=64, high=8192, step=8,
+        deforum_key="W", aliases=("width",),
+    )  # fmt: skip
+    height: int = integer(
+        512, "Frame height in pixels (a multiple of 8).", low=64, high=8192, step=8,
+        deforum_key="H", aliases=("height",),
+    )  # fmt: skip
+    fps: float = number(
+        15.0, "Frames per second; `fps` in expressions.", low=0.01, high=1000.0, step=0.01,
+        deforum_key="fps",
+    )  # fmt: skip
+    base_seed: int = integer(
+        -1,
+        "Seed of the first frame; -1 draws one, which is recorded in the run's settings.json.",
+        low=-1,
+        high=SEED_MODULUS - 1,
+        deforum_key="seed",
+    )
+    seed_behavior: str = choice(
+        "iter",
+        SEED_BEHAVIORS,
+        "How the seed changes between frames.",
+        deforum_key="seed_behavior",
+    )
+    seed_iter_N: int = integer(  # Deforum's own name
+        1, "iter: +1 every N frames.", low=1, high=10_000, deforum_key="seed_iter_N"
+    )
+    seed_schedule: Schedule = schedule(
+        "0:(s)", "Seed per frame for seed_behavior schedule.", deforum_key="seed_schedule"
+    )
+    strength_schedule: Schedule = schedule(
+        "0:(0.65)",
+        "How much of the previous frame survives (1 = all, 0 = none).",
+        low=0.0,
+        high=1.0,
+        hint="1 keeps the frame, 0 ignores it",
+        deforum_key="strength_schedule",
+    )
+    steps_schedule: Schedule = schedule(
+        "0:(25)", "Sampler steps per frame.", low=1, high=10_000, whole=True,
+        hint="use 1 or more steps", deforum_key="steps_schedule", aliases=("steps",),
+    )  # fmt: skip
+    cfg_schedule: Schedule = schedule(
+        "0:(7)", "Classifier-free guidance per frame.", deforum_key="cfg_scale_schedule",
+        aliases=("scale",),
+    )  # fmt: skip
+    diffusion_cadence: int = integer(
+        1,
+        "Diffuse every Nth frame; the frames between are warped and blended.",
+        low=1,
+        high=50,
+        deforum_key="diffusion_cadence",
+    )
+    init_strength: float = number(
+        0.65,
+        "How much of the init image survives in frame 0.",
+        low=0.0,
+        high=1.0,
+        step=0.01,
+        deforum_key="strength",
+    )
 
     def __post_init__(self) -> None:
-        if self.animation_mode not in ANIMATION_MODES:
-            raise ScheduleError(
-                f"unknown animation mode {self.animation_mode!r}",
-                parameter="animation_mode",
-                hint=f"use one of {', '.join(ANIMATION_MODES)}",
-            )
-        if self.seed_behavior not in SEED_BEHAVIORS:
-            raise ScheduleError(
-                f"unknown seed behaviour {self.seed_behavior!r}",
-                parameter="seed_behavior",
-                hint=f"use one of {', '.join(SEED_BEHAVIORS)}",
-            )
-        if self.max_frames < 1:
-            raise ScheduleError("max_frames must be at least 1", parameter="max_frames")
-        if self.diffusion_cadence < 1:
-            raise ScheduleError(
-                "diffusion_cadence must be at least 1", parameter="diffusion_cadence"
-            )
+        check_params(self)
         check_size(self.width, self.height)
-        for name in ("seed_schedule", "strength_schedule", "steps_schedule", "cfg_schedule"):
-            parse_schedule(getattr(self, name), name=name)
+
+    @property
+    def mode(self) -> AnimationMode:
+        return get_mode(self.animation_mode)
 
     @property
     def cadence(self) -> int:
-        """Cadence in force: mode None renders every frame on its own."""
-        return 1 if self.animation_mode == "None" else self.diffusion_cadence
+        """The cadence in force: the mode's rule applied to diffusion_cadence."""
+        return self.mode.cadence(self.diffusion_cadence)
 
     def with_resolved_seed(self) -> AnimationSettings:
         """These settings with seed -1 replaced by the drawn seed, to be recorded."""
-        return AnimationSettings(**{**asdict(self), "seed": resolve_seed(self.seed)})
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+        return replace(self, base_seed=resolve_seed(self.base_seed))
 
     def diffused_frames(self) -> list[int]:
         """The frames that are diffused: 0, c, 2c, ... below max_frames."""
@@ -72,42 +118,34 @@ class AnimationSettings:
 
 
 @dataclass(frozen=True)
-class FrameSchedules:
-    """The per-frame values of the render-wide schedules, evaluated once per render."""
+class FrameSettings:
+    """One frame's values of the render-wide schedules."""
 
-    strength: list[float]
-    steps: list[int]
-    cfg: list[float]
-    seeds: dict[int, int]  # seed of each diffused frame, by frame index
+    seed: float  # the seed schedule's value (used by seed_behavior schedule)
+    strength: float
+    steps: int
+    cfg: float
+
+
+@dataclass(frozen=True)
+class RenderValues:
+    """Every frame's values of the render-wide schedules, and each diffused frame's seed,
+    evaluated once per render."""
+
+    frames: list[FrameSettings]
+    seeds: dict[int, int]
 
     @classmethod
-    def evaluate(cls, settings: AnimationSettings) -> FrameSchedules:
-        if settings.seed < 0:
-            raise ScheduleError("resolve the seed before evaluating", parameter="seed")
-
-        def values(name: str) -> list[float]:
-            schedule = parse_schedule(getattr(settings, name), name=name)
-            return schedule.evaluate(settings.max_frames, seed=settings.seed, fps=settings.fps)
-
+    def evaluate(cls, settings: AnimationSettings) -> RenderValues:
+        """For settings whose seed is resolved (see with_resolved_seed)."""
+        frames = frame_values(settings, FrameSettings, settings.max_frames,
+                              seed=settings.base_seed, fps=settings.fps)  # fmt: skip
         diffused = settings.diffused_frames()
-        seed_values = values("seed_schedule")
         seeds = seed_sequence(
             settings.seed_behavior,
-            settings.seed,
+            settings.base_seed,
             len(diffused),
-            iter_n=settings.seed_iter_n,
-            schedule=[seed_values[frame] for frame in diffused],
+            iter_n=settings.seed_iter_N,
+            schedule=[frames[frame].seed for frame in diffused],
         )
-        strength = values("strength_schedule")
-        steps = [round(value) for value in values("steps_schedule")]
-        _check_range("strength_schedule", strength, 0.0, 1.0, "1 keeps the frame, 0 ignores it")
-        _check_range("steps_schedule", steps, 1, 10_000, "use 1 or more steps")
-        return cls(strength, steps, values("cfg_schedule"), dict(zip(diffused, seeds, strict=True)))
-
-
-def _check_range(name: str, values: list, low: float, high: float, hint: str) -> None:
-    for frame, value in enumerate(values):
-        if not low <= value <= high:
-            raise ScheduleError(
-                f"{value:g} is outside {low:g}..{high:g}", parameter=name, frame=frame, hint=hint
-            )
+        return cls(frames, dict(zip(diffused, seeds, strict=True)))

@@ -30,7 +30,7 @@ from comfyui_harness import (
 from tiny_depth import write_tiny_depth_file
 from tiny_models import TINY_CHECKPOINT
 
-from deforum_core.cli import main
+from deforum_app.cli import main
 from deforum_core.depth import resolve_model_type
 
 pytestmark = pytest.mark.comfyui

@@ -289,7 +289,7 @@ def test_2d_workflow_renders_frames_settings_and_video(
          "type": "output"},
     ]  # fmt: skip
     settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
-    assert animate_ui["seed"] == [settings["seed"]] == [1234]
+    assert animate_ui["seed"] == [settings["base_seed"]] == [1234]
     assert settings["diffusion_cadence"] == 3 and settings["max_frames"] == FRAMES_2D
     assert json.loads((folder / "state.json").read_text(encoding="utf-8"))["complete"] is True
 

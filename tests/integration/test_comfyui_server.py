@@ -43,7 +43,7 @@ def expected_tri_values(max_frames: int = 61) -> list[float]:
 
 def plot_size(pack: Any) -> tuple[int, int]:
     """(width, height) of the engine's schedule plot, read from its defaults."""
-    plot = importlib.import_module(f"{pack.__name__}.deforum_core.plot")
+    plot = importlib.import_module("deforum_core.plot")
     parameters = inspect.signature(plot.plot_schedule).parameters
     return parameters["width"].default, parameters["height"].default
 

@@ -36,7 +36,7 @@ def depth_nodes(pack):
 
 @pytest.fixture(scope="module")
 def depth(pack):
-    return importlib.import_module(f"{pack.__name__}.deforum_core.depth")
+    return importlib.import_module("deforum_core.depth")
 
 
 @pytest.fixture
@@ -207,7 +207,7 @@ def test_follows_comfyui_memory_management(depth_nodes, tiny_file, model_managem
 
 
 def test_the_model_loads_once_for_many_estimates(depth_nodes, tiny_file, monkeypatch, pack):
-    estimator_module = importlib.import_module(f"{pack.__name__}.deforum_core.depth.estimator")
+    estimator_module = importlib.import_module("deforum_core.depth.estimator")
     loads = []
     original = estimator_module.load_depth_network
     monkeypatch.setattr(

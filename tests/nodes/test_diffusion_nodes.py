@@ -25,7 +25,7 @@ def nodes(pack):
 
 @pytest.fixture(scope="module")
 def backend_module(pack):
-    return importlib.import_module(f"{pack.__name__}.deforum_core.diffusion.backend")
+    return importlib.import_module("deforum_core.diffusion.backend")
 
 
 class RecordingBackend:
@@ -85,7 +85,7 @@ def test_img2img_passes_the_frame_to_the_backend_and_reports_steps(nodes, backen
 
 
 def test_img2img_takes_the_frame_prompts_and_blend_from_a_schedule(pack, nodes, backend_module):
-    prompts = importlib.import_module(f"{pack.__name__}.deforum_core.prompts")
+    prompts = importlib.import_module("deforum_core.prompts")
     schedule = prompts.parse_prompt_schedule('{"0": "a cat", "20": "a dog --neg dark"}')
     backend = RecordingBackend(backend_module.DiffusionResult)
     run(nodes, backend, prompts=schedule, frame=5, max_frames=30)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cv2
 
-from deforum_core.cli import main
+from deforum_app.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

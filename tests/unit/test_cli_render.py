@@ -6,11 +6,11 @@ from pathlib import Path
 
 import av
 import pytest
+from digests import frames_digest
 from tiny_models import tiny_sd_pipeline
 
-from deforum_core.cli import main
+from deforum_app.cli import main
 from deforum_core.render import RunDirectory
-from deforum_core.render.animator import frames_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEADLESS_2D = REPO_ROOT / "workflows" / "headless" / "deforum_2d.json"
@@ -57,7 +57,7 @@ def test_headless_2d_renders_with_a_tiny_model_byte_identically_twice(tiny_model
     assert frames_digest(first) == frames_digest(second)
     assert video_frames(first / "deforum.mp4") == 7
     settings = json.loads((first / "settings.json").read_text())
-    assert settings["seed"] == 1234 and settings["diffuser"] == "diffusers"
+    assert settings["base_seed"] == 1234 and settings["diffuser"]["backend"] == "diffusers"
     printed = capsys.readouterr().out
     assert f"video: {first / 'deforum.mp4'}" in printed
 

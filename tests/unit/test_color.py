@@ -7,7 +7,7 @@ from skimage.exposure import match_histograms as skimage_match_histograms
 
 from deforum_core.color import _RANGES, LEVELS, _to_space, match_histograms, to_grayscale
 from deforum_core.errors import ScheduleError
-from deforum_core.stages import ColorCoherenceStage
+from deforum_core.stages import ColorCoherenceStage, FrameContext, RenderInfo
 
 
 def uint8_image(seed: int, height: int, width: int, low: int = 0, high: int = 256) -> torch.Tensor:
@@ -90,28 +90,34 @@ def test_grayscale_uses_luma_in_every_channel():
     assert grey[0, 0, 1].tolist() == pytest.approx([0.587] * 3)
 
 
+def bound(stage: ColorCoherenceStage):
+    return stage.bind(RenderInfo(25, 32, 32))
+
+
 def test_coherence_stage_reference_refresh_and_modes():
-    stage = ColorCoherenceStage("LAB", refresh_every=10)
+    stage = bound(ColorCoherenceStage("LAB", refresh_every=10))
     assert [t for t in range(25) if stage.refreshes_reference(t)] == [0, 10, 20]
-    assert [t for t in range(25) if ColorCoherenceStage("RGB").refreshes_reference(t)] == [0]
+    rgb = bound(ColorCoherenceStage("RGB"))
+    assert [t for t in range(25) if rgb.refreshes_reference(t)] == [0]
     frame, reference = uint8_image(8, 32, 32), uint8_image(9, 32, 32, low=120)
-    assert torch.equal(ColorCoherenceStage("None").apply(frame, reference), frame)
-    assert torch.equal(ColorCoherenceStage("RGB").apply(frame, None), frame)  # no reference yet
-    image_stage = ColorCoherenceStage("Image", image=reference)
+    at_0 = FrameContext(0, reference=reference)
+    assert torch.equal(bound(ColorCoherenceStage("None")).apply(frame, at_0), frame)
+    assert torch.equal(rgb.apply(frame, FrameContext(0)), frame)  # no reference yet
+    image_stage = bound(ColorCoherenceStage("Image", image=reference))
     assert not image_stage.refreshes_reference(0)
     assert torch.allclose(
-        image_stage.apply(frame, None), match_histograms(frame, reference, "LAB"), atol=0
+        image_stage.apply(frame, FrameContext(0)), match_histograms(frame, reference, "LAB"), atol=0
     )
-    grey = ColorCoherenceStage("None", force_grayscale=True).apply(frame, None)
+    grey = bound(ColorCoherenceStage("None", force_grayscale=True)).apply(frame, FrameContext(0))
     assert torch.equal(grey[..., 0], grey[..., 2])
 
 
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"mode": "YUV"}, "unknown color_coherence 'YUV'"),
-        ({"mode": "Image"}, "needs an image"),
-        ({"mode": "LAB", "refresh_every": -1}, "refresh_every must be 0"),
+        ({"color_coherence": "YUV"}, "unknown color_coherence 'YUV'"),
+        ({"color_coherence": "Image"}, "needs an image"),
+        ({"color_coherence": "LAB", "refresh_every": -1}, "refresh_every: -1 is outside 0..100000"),
     ],
 )
 def test_coherence_stage_errors(arguments, message):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from digests import frames_digest
 
 from deforum_core.diffusion.backend import DiffusionRequest, DiffusionResult
 from deforum_core.errors import ScheduleError
@@ -17,7 +18,6 @@ from deforum_core.render import (
     Stages,
     render_animation,
 )
-from deforum_core.render.animator import frames_digest
 from deforum_core.render.rundir import quantize
 from deforum_core.stages import ColorCoherenceStage, Motion2DStage, NoiseStage
 from deforum_core.warp2d import Motion2D, warp_2d
@@ -28,6 +28,9 @@ class RecordingBackend:
     with the input by strength, and records every request."""
 
     name = "recording"
+
+    def describe(self) -> dict:
+        return {"backend": self.name}
 
     def __init__(self) -> None:
         self.requests: list[DiffusionRequest] = []
@@ -46,13 +49,17 @@ class RecordingBackend:
 PROMPTS = parse_prompt_schedule('{"0": "a cat", "6": "a dog"}')
 
 
+SIZE = 64
+
+
 def settings(**overrides) -> AnimationSettings:
-    values = {"max_frames": 10, "width": 32, "height": 32, "seed": 5, "diffusion_cadence": 3}
+    values = {"max_frames": 10, "width": SIZE, "height": SIZE, "base_seed": 5,
+              "diffusion_cadence": 3, "init_strength": 0.0}  # fmt: skip
     return AnimationSettings(**{**values, **overrides})
 
 
 def still_motion(**schedules) -> Motion2DStage:
-    return Motion2DStage.parse({"zoom": "0:(1)", **schedules}, sampling="bilinear")
+    return Motion2DStage(**{"zoom": "0:(1)", **schedules}, sampling="bilinear")
 
 
 def frames(run_dir: Path) -> list[torch.Tensor]:
@@ -125,7 +132,7 @@ def test_each_diffused_frame_is_prepared_from_the_previous_one_moved_by_the_came
 
 def test_same_inputs_give_byte_identical_frames(tmp_path):
     stages = Stages(PROMPTS, still_motion(angle="0:(2)"), ColorCoherenceStage("LAB"),
-                    noise=NoiseStage.parse({"noise": "0:(0.05)"}))  # fmt: skip
+                    noise=NoiseStage(noise="0:(0.05)"))  # fmt: skip
     render_animation(settings(), stages, RecordingBackend(), tmp_path / "a")
     render_animation(settings(), stages, RecordingBackend(), tmp_path / "b")
     assert frames_digest(tmp_path / "a") == frames_digest(tmp_path / "b")
@@ -147,17 +154,17 @@ def cancel_after(count: int) -> RenderCallbacks:
 @pytest.mark.parametrize("stop_after", [1, 4, 5, 8])
 def test_resume_after_a_cancel_gives_the_same_frames(tmp_path, stop_after):
     stages = Stages(PROMPTS, still_motion(angle="0:(2)"), ColorCoherenceStage("RGB"),
-                    noise=NoiseStage.parse({"noise": "0:(0.05)"}))  # fmt: skip
-    render_animation(settings(seed=-1), stages, RecordingBackend(), tmp_path / "whole")
-    whole_seed = RunDirectory(tmp_path / "whole").read_json("settings.json")["seed"]
+                    noise=NoiseStage(noise="0:(0.05)"))  # fmt: skip
+    render_animation(settings(base_seed=-1), stages, RecordingBackend(), tmp_path / "whole")
+    whole_seed = RunDirectory(tmp_path / "whole").read_json("settings.json")["base_seed"]
 
     run = tmp_path / "parts"
     with pytest.raises(RenderCancelled):
-        render_animation(settings(seed=whole_seed), stages, RecordingBackend(), run,
+        render_animation(settings(base_seed=whole_seed), stages, RecordingBackend(), run,
                          callbacks=cancel_after(stop_after))  # fmt: skip
     assert not list(run.glob(".*partial"))  # only whole files
     settings_before = (run / "settings.json").read_bytes()
-    render_animation(settings(seed=whole_seed), stages, RecordingBackend(), run, resume=True)
+    render_animation(settings(base_seed=whole_seed), stages, RecordingBackend(), run, resume=True)
     assert (run / "settings.json").read_bytes() == settings_before  # never overwritten
     assert frames_digest(run) == frames_digest(tmp_path / "whole")
 
@@ -166,11 +173,11 @@ def test_resume_keeps_a_drawn_seed(tmp_path):
     stages = Stages(PROMPTS, still_motion())
     run = tmp_path / "run"
     with pytest.raises(RenderCancelled):
-        render_animation(settings(seed=-1), stages, RecordingBackend(), run,
+        render_animation(settings(base_seed=-1), stages, RecordingBackend(), run,
                          callbacks=cancel_after(2))  # fmt: skip
-    drawn = RunDirectory(run).read_json("settings.json")["seed"]
+    drawn = RunDirectory(run).read_json("settings.json")["base_seed"]
     backend = RecordingBackend()
-    render_animation(settings(seed=-1), stages, backend, run, resume=True)
+    render_animation(settings(base_seed=-1), stages, backend, run, resume=True)
     assert backend.requests[0].seed == drawn + 1  # continues the recorded seed sequence
 
 
@@ -187,12 +194,12 @@ def test_resume_refuses_changed_settings_and_new_runs_refuse_used_folders(tmp_pa
 
 
 def test_motion_preview_without_a_diffuser_moves_the_init_image(tmp_path):
-    init = torch.rand(1, 48, 40, 3, generator=torch.Generator().manual_seed(3))
+    init = torch.rand(1, 96, 80, 3, generator=torch.Generator().manual_seed(3))
     stages = Stages(PROMPTS, still_motion(translation_x="0:(1)"))
     result = render_animation(settings(max_frames=5, diffusion_cadence=1), stages, None,
                               tmp_path / "r", init_image=init)  # fmt: skip
     written = frames(tmp_path / "r")
-    assert written[0].shape == (1, 32, 32, 3)  # resized to the render size
+    assert written[0].shape == (1, SIZE, SIZE, 3)  # resized to the render size
     expected = warp_2d(written[0], Motion2D(translation_x=4), sampling="bilinear")
     assert torch.allclose(written[4][:, :, 5:], expected[:, :, 5:], atol=2 / 255)
     assert torch.equal(result.last_frame, written[4])
@@ -222,8 +229,8 @@ class ConstantDepth:
         self.value = value
         self.calls = 0
 
-    def __repr__(self) -> str:
-        return f"ConstantDepth({self.value})"
+    def describe(self) -> dict:
+        return {"model_type": "constant", "value": self.value}
 
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         self.calls += 1
@@ -233,13 +240,13 @@ class ConstantDepth:
 def motion_3d(**schedules):
     from deforum_core.stages import Motion3DStage
 
-    return Motion3DStage.parse({"translation_z": "0:(0)", **schedules}, sampling="bilinear")
+    return Motion3DStage(**{"translation_z": "0:(0)", **schedules}, sampling_mode="bilinear")
 
 
 @pytest.mark.parametrize(("cadence", "frames_count", "diffused"), [(1, 8, 8), (4, 9, 3)])
 def test_3d_depth_runs_at_most_once_per_diffused_frame(tmp_path, cadence, frames_count, diffused):
     depth = ConstantDepth()
-    stages = Stages(PROMPTS, motion_3d(translation_x="0:(4)"), depth=depth)
+    stages = Stages(PROMPTS, motion_3d(translation_x="0:(4)"), depth_model=depth)
     result = render_animation(
         settings(animation_mode="3D", max_frames=frames_count, diffusion_cadence=cadence),
         stages, RecordingBackend(), tmp_path / "r",
@@ -255,28 +262,28 @@ def test_3d_with_a_real_depth_architecture_saves_16_bit_depth_maps(tmp_path):
     from deforum_core.stages import Motion3DStage
 
     estimator = tiny_depth_estimator()
-    motion = Motion3DStage.parse({"translation_z": "0:(8)"}, save_depth_maps=True)
+    motion = Motion3DStage(translation_z="0:(8)", save_depth_maps=True)
     result = render_animation(
         settings(animation_mode="3D", max_frames=5, diffusion_cadence=2),
-        Stages(PROMPTS, motion, depth=estimator), RecordingBackend(), tmp_path / "r",
+        Stages(PROMPTS, motion, depth_model=estimator), RecordingBackend(), tmp_path / "r",
     )  # fmt: skip
     assert len(frames(tmp_path / "r")) == 5 and result.depth_calls == 3
     maps = sorted((tmp_path / "r").glob("depth_*.png"))
     assert [path.name for path in maps] == ["depth_00000.png", "depth_00002.png", "depth_00004.png"]
     depth_map = cv2.imread(str(maps[0]), cv2.IMREAD_UNCHANGED)
-    assert depth_map.dtype.name == "uint16" and depth_map.shape == (32, 32)
+    assert depth_map.dtype.name == "uint16" and depth_map.shape == (SIZE, SIZE)
 
 
 def test_3d_moves_by_the_camera_through_depth(tmp_path):
     from deforum_core.warp3d import Camera3D, rigid_motion, warp_3d
 
     backend = RecordingBackend()
-    stages = Stages(PROMPTS, motion_3d(translation_x="0:(5)"), depth=ConstantDepth(2.0))
+    stages = Stages(PROMPTS, motion_3d(translation_x="0:(5)"), depth_model=ConstantDepth(2.0))
     render_animation(settings(animation_mode="3D", max_frames=2, diffusion_cadence=1),
                      stages, backend, tmp_path / "r")  # fmt: skip
     first = frames(tmp_path / "r")[0]
     motion = rigid_motion(Camera3D(translation_x=5))
-    expected = warp_3d(first, torch.full((1, 32, 32), 2.0), motion, 40.0, sampling="bilinear")
+    expected = warp_3d(first, torch.full((1, SIZE, SIZE), 2.0), motion, 40.0, sampling="bilinear")
     assert torch.allclose(backend.requests[1].image, expected, atol=1e-6)
 
 

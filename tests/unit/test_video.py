@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from deforum_core.render.rundir import RunDirectory
-from deforum_core.video import VideoError, encode_video
+from deforum_core.video_encoding import VideoError, encode_video
 
 
 @pytest.fixture

@@ -105,10 +105,14 @@ def test_zeros_and_reflect_borders_fill_the_uncovered_strip():
 
 def test_perspective_flip_keeps_the_translation():
     image = marker_image(64, ((32, 32),))
-    flat = warp_2d(image, Motion2D(translation_x=10, perspective_flip=True), sampling="bilinear")
+    flipped = {"enable_perspective_flip": True}
+    flat = warp_2d(image, Motion2D(translation_x=10, **flipped), sampling="bilinear")
     assert torch.allclose(flat, marker_image(64, ((32, 42),)), atol=1e-5)  # zero angles: identity
-    tilted = Motion2D(perspective_flip=True, flip_phi=20, flip_gamma=15)
-    moved = Motion2D(perspective_flip=True, flip_phi=20, flip_gamma=15, translation_x=10)
+    tilted = Motion2D(**flipped, perspective_flip_phi=20, perspective_flip_gamma=15)
+    moved = Motion2D(
+        enable_perspective_flip=True, perspective_flip_phi=20, perspective_flip_gamma=15,
+        translation_x=10,
+    )  # fmt: skip
     ((row_a, col_a),) = centroids(warp_2d(image, tilted, sampling="bilinear"), [(0, 64, 0, 64)])
     ((row_b, col_b),) = centroids(warp_2d(image, moved, sampling="bilinear"), [(0, 64, 0, 64)])
     assert col_b - col_a > 7  # Deforum's flip dropped this translation entirely
@@ -117,7 +121,8 @@ def test_perspective_flip_keeps_the_translation():
 
 def test_perspective_flip_theta_turns_like_a_2d_rotation():
     image = torch.rand(1, 32, 32, 3, generator=torch.Generator().manual_seed(5))
-    flip = warp_2d(image, Motion2D(perspective_flip=True, flip_theta=90), sampling="nearest")
+    turned = Motion2D(enable_perspective_flip=True, perspective_flip_theta=90)
+    flip = warp_2d(image, turned, sampling="nearest")
     assert torch.equal(flip, torch.rot90(image, 1, dims=(1, 2)))  # same way as angle
 
 

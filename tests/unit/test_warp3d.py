@@ -113,7 +113,7 @@ def test_bad_arguments_are_named():
         warp_3d(image, depth, motion, padding="wrap")
     with pytest.raises(ValueError, match="depth \\(1, 4, 4\\) does not match"):
         warp_3d(image, torch.ones(1, 4, 4), motion)
-    with pytest.raises(ValueError, match="fov must lie between 0 and 180"):
+    with pytest.raises(ValueError, match="fov: must lie between 0 and 180"):
         warp_3d(image, depth, motion, fov=180)
 
 

@@ -7,11 +7,13 @@ cancelled encode never leaves a half-written file behind.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+
+from .errors import DeforumError
+from .files import atomic_output
 
 VIDEO_FORMATS = ("mp4", "webm", "gif")
 
@@ -40,7 +42,7 @@ _FORMATS = {
 }
 
 
-class VideoError(ValueError):
+class VideoError(DeforumError):
     """A video that cannot be made as asked; the message says how to fix it."""
 
 
@@ -76,33 +78,30 @@ def encode_video(
     if spec.pixel_format == "yuv420p" and (width % 2 or height % 2):
         raise VideoError(f"{video_format} needs even frame sides, the frames are {width}x{height}")
 
-    output = Path(output)
-    temporary = output.with_name(f".{output.stem}.partial{output.suffix}")
     rate = Fraction(fps).limit_denominator(1001)
-    try:
-        with av.open(str(temporary), mode="w", format=spec.container) as container:
-            stream = container.add_stream(spec.codec, rate=rate)
-            stream.width, stream.height = width, height
-            stream.pix_fmt = spec.pixel_format
-            stream.options = spec.options(quality)
-            audio_input = _add_audio(container, audio) if audio is not None else None
-            for index, path in enumerate(frame_paths):
-                pixels = first if index == 0 else cv2.imread(str(path), cv2.IMREAD_COLOR)
-                if pixels is None or pixels.shape[:2] != (height, width):
-                    raise VideoError(f"frame {path.name} is missing or not {width}x{height}")
-                frame = av.VideoFrame.from_ndarray(
-                    cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB), format="rgb24"
-                )
-                container.mux(stream.encode(frame))
-                if on_frame is not None:
-                    on_frame(index + 1, len(frame_paths))
-            container.mux(stream.encode())
-            if audio_input is not None:
-                _copy_audio(container, audio_input, len(frame_paths) / float(rate))
-        os.replace(temporary, output)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return output
+    with (
+        atomic_output(output) as temporary,
+        av.open(str(temporary), mode="w", format=spec.container) as container,
+    ):
+        stream = container.add_stream(spec.codec, rate=rate)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = spec.pixel_format
+        stream.options = spec.options(quality)
+        audio_input = _add_audio(container, audio) if audio is not None else None
+        for index, path in enumerate(frame_paths):
+            pixels = first if index == 0 else cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if pixels is None or pixels.shape[:2] != (height, width):
+                raise VideoError(f"frame {path.name} is missing or not {width}x{height}")
+            frame = av.VideoFrame.from_ndarray(
+                cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB), format="rgb24"
+            )
+            container.mux(stream.encode(frame))
+            if on_frame is not None:
+                on_frame(index + 1, len(frame_paths))
+        container.mux(stream.encode())
+        if audio_input is not None:
+            _copy_audio(container, audio_input, len(frame_paths) / float(rate))
+    return Path(output)
 
 
 def _add_audio(container, audio: Path):

@@ -1,4 +1,4 @@
-"""How a numeric keyframe is joined to the next key: linear, step or smooth cubic.
+"""How a numeric keyframe is joined to the next key (its curve): linear, step or smooth cubic.
 
 The cubic is monotone (Fritsch-Carlson, as in PCHIP): it passes through every key and never
 overshoots between two keys, so a zoom that eases from 1.0 to 1.02 never dips below 1.0.

@@ -1,10 +1,15 @@
 """The frame-stage nodes called as ComfyUI calls them."""
 
 import inspect
-import sys
 
 import pytest
 import torch
+
+from deforum_core.errors import ScheduleError
+from deforum_core.params import frame_values
+from deforum_core.stages import FrameContext, RenderInfo
+from deforum_core.warp2d import Motion2D
+from deforum_core.warp3d import Camera3D
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +79,8 @@ def test_every_input_and_output_has_a_tooltip(nodes, node_id):
 
 def test_motion_node_defaults_are_deforums_and_warp_previews_the_path(nodes):
     (motion,) = call(nodes, "DeforumMotion2D", **widget_defaults(nodes, "DeforumMotion2D"))
-    values = motion.schedules.frame_values(3)
-    assert values[0]["zoom"] == pytest.approx(1.0025)
+    (values,) = frame_values(motion, Motion2D, 1)
+    assert values.zoom == pytest.approx(1.0025)
     image = torch.rand(1, 32, 32, 3, generator=torch.Generator().manual_seed(0))
     (still,) = call(nodes, "DeforumWarp2D", image=image, motion=motion, start_frame=0, frames=1,
                     max_frames=120, fps=15.0)  # fmt: skip
@@ -143,9 +148,9 @@ def test_color_nodes(nodes, pack):
     assert matched.mean() > 0.7 and image.mean() < 0.3
     (stage,) = call(nodes, "DeforumColorCoherence", color_coherence="Image", refresh_every=0,
                     force_grayscale=False, image=reference)  # fmt: skip
-    assert stage.apply(image, None).mean() > 0.7
-    errors = sys.modules[f"{pack.__name__}.deforum_core.errors"]
-    with pytest.raises(errors.ScheduleError, match="needs an image"):
+    bound = stage.bind(RenderInfo(1, 24, 24))
+    assert bound.apply(image, FrameContext(0)).mean() > 0.7
+    with pytest.raises(ScheduleError, match="needs an image"):
         call(nodes, "DeforumColorCoherence", color_coherence="Image", refresh_every=0,
              force_grayscale=False)  # fmt: skip
 
@@ -164,5 +169,5 @@ def test_motion_3d_node_widgets_validation_and_stage(nodes):
     assert verdict.startswith("translation_z: unclosed '('")
     (stage,) = call(nodes, "DeforumMotion3D", **{**widget_defaults(nodes, "DeforumMotion3D"),
                                                   "rotation_3d_z": "0:(2)"})  # fmt: skip
-    camera = stage.camera(stage.schedules.frame_values(1)[0])
+    (camera,) = frame_values(stage, Camera3D, 1)
     assert (camera.translation_z, camera.rotation_3d_z, camera.fov) == (10.0, 2.0, 40.0)

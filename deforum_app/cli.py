@@ -2,25 +2,47 @@
 
 `render` runs a workflow of this pack's nodes without ComfyUI; `schedule` and `prompts`
 evaluate keyframe strings exactly as the nodes do, so they can be checked and scripted.
+Every bad input is answered with `error: <what is wrong and how to fix it>` and exit
+status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from .interpolation import INTERPOLATIONS
-from .keyframes import parse_schedule
-from .prompts import parse_prompt_schedule
+from deforum_core.curves import INTERPOLATIONS
+from deforum_core.errors import DeforumError
+from deforum_core.files import atomic_write
+from deforum_core.keyframes import parse_schedule
+from deforum_core.plot import plot_schedule
+from deforum_core.prompts import parse_prompt_schedule
+
+BAD_INPUT = 2
+INTERNAL_ERROR = 1
+DEBUG_VARIABLE = "DEFORUM_DEBUG"
 
 
-def _text_argument(value: str) -> str:
+class CommandLineError(DeforumError):
+    """An argument the command line cannot use."""
+
+
+def _text(value: str, what: str) -> str:
     """A literal, or @path to read the text from a file."""
-    if value.startswith("@"):
-        return Path(value[1:]).read_text(encoding="utf-8")
-    return value
+    if not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise CommandLineError(
+            f"cannot read {what} from {path}: {reason}",
+            hint="give the text itself, or @ followed by the path of a UTF-8 text file",
+        ) from None
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -41,7 +63,7 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--input", type=Path, default=Path("."), help="folder of input files")
 
     schedule = commands.add_parser("schedule", help="evaluate a keyframe schedule per frame")
-    schedule.add_argument("text", type=_text_argument, help="keyframes, or @file")
+    schedule.add_argument("text", help="keyframes, or @file")
     schedule.add_argument("--frames", type=int, default=120, help="max_frames (default 120)")
     schedule.add_argument("--interpolation", choices=INTERPOLATIONS, default="linear")
     schedule.add_argument("--seed", type=int, default=0, help="value of s")
@@ -50,9 +72,7 @@ def _build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--plot", type=Path, help="also write a PNG plot of the curve here")
 
     prompts = commands.add_parser("prompts", help="resolve a prompt schedule per frame")
-    prompts.add_argument(
-        "text", type=_text_argument, help="JSON or `frame: prompt` lines, or @file"
-    )
+    prompts.add_argument("text", help="JSON or `frame: prompt` lines, or @file")
     prompts.add_argument("--frames", type=int, default=120, help="max_frames (default 120)")
     prompts.add_argument("--positive", default="", help="text before every prompt")
     prompts.add_argument("--negative", default="", help="text added to every negative prompt")
@@ -62,72 +82,85 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _run_render(arguments: argparse.Namespace) -> None:
+    import deforum_comfy
+    from deforum_comfy.nodes.comfy_bridge import HEADLESS
+
+    from deforum_core.pattern import test_pattern
+    from deforum_core.render.rundir import read_image
+
     from . import workflow_runner as runner
-    from .pattern import test_pattern
-    from .render.rundir import read_image
 
     workflow = runner.read_workflow(arguments.workflow)
-    pack = runner.load_pack()
-    host = sys.modules[f"{pack.__name__}.nodes.comfy_bridge"].HEADLESS
-    host.output, host.input = arguments.out.resolve(), arguments.input.resolve()
+    HEADLESS.output, HEADLESS.input = arguments.out.resolve(), arguments.input.resolve()
     preset = None
     if arguments.preview:
         workflow = runner.motion_preview(workflow)
         init = read_image(arguments.init) if arguments.init else test_pattern()
         preset = {runner.INIT_NODE: (init,)}
-    reports = runner.run_workflow(workflow, pack, preset=preset)
+    elif arguments.init:
+        raise CommandLineError("--init is the picture of a motion preview", hint="add --preview")
+    reports = runner.run_workflow(workflow, deforum_comfy.NODE_CLASS_MAPPINGS, preset=preset)
     for report in reports.values():
         for run_dir in report.get("run_dir", []):
-            print(f"frames: {host.output / run_dir}")
+            print(f"frames: {HEADLESS.output / run_dir}")
         for video in report.get("deforum_video", []):
-            print(f"video: {host.output / video['subfolder'] / video['filename']}")
+            print(f"video: {HEADLESS.output / video['subfolder'] / video['filename']}")
 
 
 def _run_schedule(arguments: argparse.Namespace) -> None:
     parsed = parse_schedule(
-        arguments.text, name=arguments.name, interpolation=arguments.interpolation
+        _text(arguments.text, "the schedule"),
+        name=arguments.name,
+        interpolation=arguments.interpolation,
     )
     values = parsed.evaluate(arguments.frames, seed=arguments.seed, fps=arguments.fps)
     for frame, value in enumerate(values):
         print(f"{frame}\t{value!r}")
     if arguments.plot is not None:
-        _write_plot(
-            arguments.plot,
-            values,
-            parsed.key_frames(arguments.frames, arguments.fps),
-            arguments.name,
-        )
+        key_frames = parsed.key_frames(arguments.frames, arguments.fps)
+        _write_plot(arguments.plot, values, key_frames, arguments.name)
 
 
 def _write_plot(path: Path, values: list[float], key_frames: list[int], title: str) -> None:
     import cv2
 
-    from .plot import plot_schedule
-
     image = (plot_schedule(values, key_frames, title=title) * 255).round().byte().numpy()
-    temporary = path.with_name(path.name + ".partial.png")
-    if not cv2.imwrite(str(temporary), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"could not write {temporary}")
-    temporary.replace(path)
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise CommandLineError(f"could not encode the plot for {path}")
+    atomic_write(path, encoded.tobytes())
     print(f"plot written to {path}", file=sys.stderr)
 
 
 def _run_prompts(arguments: argparse.Namespace) -> None:
     parsed = parse_prompt_schedule(
-        arguments.text, positive=arguments.positive, negative=arguments.negative
+        _text(arguments.text, "the prompts"),
+        positive=arguments.positive,
+        negative=arguments.negative,
     )
     for frame in parsed.evaluate(arguments.frames, seed=arguments.seed, fps=arguments.fps):
         print(json.dumps(frame.__dict__, ensure_ascii=False))
 
 
+COMMANDS = {"render": _run_render, "schedule": _run_schedule, "prompts": _run_prompts}
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _build_parser().parse_args(argv)
-    commands = {"render": _run_render, "schedule": _run_schedule, "prompts": _run_prompts}
     try:
-        commands[arguments.command](arguments)
-    except (ValueError, OSError) as error:  # every error type of the engine is a ValueError
+        COMMANDS[arguments.command](arguments)
+    except (DeforumError, OSError) as error:  # every bad-input error of the pack and the files
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return BAD_INPUT
+    except Exception as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        print(
+            f"error: internal error ({type(error).__name__}: {error}); this is a bug, please "
+            f"report it with the output of {DEBUG_VARIABLE}=1 deforum-comfy ...",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR
     return 0
 
 

@@ -1,0 +1,60 @@
+"""Atomic file writes: a file is either its old self or whole and new, never half-written.
+
+Every file the pack writes (frames, depth maps, run records, videos, plots, weights) goes
+through `atomic_output`: the writer fills a temporary file beside the target, named uniquely
+for this process and call (two renders, or a server and the command line, never share one),
+which is flushed to disk and renamed over the target only when the writer succeeded; on any
+failure the temporary file is removed and the target is left as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import DeforumError
+
+
+class FileWriteError(DeforumError):
+    """A file could not be written (a full disk, a read-only or missing folder)."""
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden name beside `path`, unique to this process and call, with path's suffix
+    (encoders pick the format from it)."""
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    return path.with_name(f".{path.stem}.{token}.partial{path.suffix}")
+
+
+def _sync(path: Path) -> None:
+    with open(path, "rb+") as stream:
+        os.fsync(stream.fileno())
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Yields a temporary path to write `path`'s new content to; renames it into place."""
+    path = Path(path)
+    temporary = temporary_name(path)
+    try:
+        yield temporary
+        _sync(temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise FileWriteError(
+            f"could not write {path}: {reason}",
+            hint="check that the folder exists, is writable and has free space",
+        ) from error
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
+    """Write bytes to `path` atomically; returns the path."""
+    with atomic_output(path) as temporary:
+        temporary.write_bytes(data)
+    return Path(path)

@@ -1,0 +1,75 @@
+"""What an animation mode decides, and the rules most modes share.
+
+The loop asks the render's mode, and never compares mode names: whether the connected stages
+suit it (`check_wiring`), which frames are diffused (`cadence`), how frames move between
+indices (`camera`), what picture and strength a key frame starts from (`start_key`), and
+which prompts a key frame is diffused with (`frame_text`). The defaults are those of the
+camera modes (2D, 3D): the first key starts from the init image, every later key from the
+previous diffused frame moved by the camera and prepared by the stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..diffusion.backend import FrameText
+from ..prompts import FramePrompt
+from ..stages import RenderInfo
+from .cameras import StillCamera
+
+if TYPE_CHECKING:
+    from ..render.wiring import Stages
+
+
+@dataclass(frozen=True)
+class KeyInputs:
+    """What a key frame can start from."""
+
+    index: int
+    strength: float  # the strength schedule's value on this frame
+    init_image: torch.Tensor | None  # at the render's size, or None
+    init_strength: float
+    previous: torch.Tensor | None  # the last diffused frame, None before the first
+    previous_index: int | None
+    camera: StillCamera
+
+
+@dataclass(frozen=True)
+class KeyStart:
+    """How a key frame starts: the picture to diffuse (None: from the prompt alone), its
+    strength, and whether the prepare stages (colour, contrast, noise) run on it first."""
+
+    picture: torch.Tensor | None
+    strength: float
+    prepared: bool
+
+
+class AnimationMode:
+    """A camera mode's rules; other modes override what differs."""
+
+    name = ""
+    uses_depth_model = False
+
+    def check_wiring(self, stages: Stages) -> None:
+        """Raise a ScheduleError naming what to connect when the stages do not suit the mode."""
+
+    def cadence(self, diffusion_cadence: int) -> int:
+        """Every cadence-th frame is diffused."""
+        return diffusion_cadence
+
+    def camera(self, stages: Stages, render: RenderInfo, run_folder: Path) -> StillCamera:
+        return StillCamera()
+
+    def start_key(self, key: KeyInputs) -> KeyStart:
+        if key.previous is None:
+            return KeyStart(key.init_image, key.init_strength, prepared=False)
+        moved = key.camera.move(key.previous, key.previous_index, key.index)
+        return KeyStart(moved, key.strength, prepared=True)
+
+    def frame_text(self, prompts: Sequence[FramePrompt], index: int) -> FrameText:
+        return FrameText.from_prompt(prompts[index])

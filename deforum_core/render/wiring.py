@@ -1,0 +1,46 @@
+"""The stages connected to a render, and the order Deforum prepares a key frame in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..modes import DepthModel
+from ..prompts import PromptSchedule
+from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
+
+# Deforum's order for preparing a key frame once the camera has moved the previous one there.
+PREPARE_ORDER = ("color_coherence", "enhance", "noise")
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The configured stages of a render, named as the Animate node's inputs; all but the
+    prompts are optional (which ones a mode needs, the mode checks)."""
+
+    prompts: PromptSchedule
+    motion: Motion2DStage | Motion3DStage | None = None
+    color_coherence: ColorCoherenceStage | None = None
+    enhance: EnhanceStage | None = None
+    noise: NoiseStage | None = None
+    depth_model: DepthModel | None = None
+
+    def prepare_stages(self) -> list[ColorCoherenceStage | EnhanceStage | NoiseStage]:
+        """The connected prepare stages, in PREPARE_ORDER."""
+        found = (getattr(self, name) for name in PREPARE_ORDER)
+        return [stage for stage in found if stage is not None]
+
+    def describe(self) -> dict[str, Any]:
+        """Every connected stage's settings, for the run's record."""
+        prompts = self.prompts
+        described: dict[str, Any] = {
+            "prompts": {
+                "keys": [[e.key.expression.text, e.template.text] for e in prompts.entries],
+                "positive": prompts.positive.text,
+                "negative": prompts.negative.text,
+            }
+        }
+        for name in ("motion", *PREPARE_ORDER, "depth_model"):
+            stage = getattr(self, name)
+            described[name] = None if stage is None else stage.describe()
+        return described

@@ -1,0 +1,78 @@
+"""Deforum's colour coherence as a stage: match each frame to a reference frame or image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..color import COLOR_SPACES, match_histograms, to_grayscale
+from ..errors import ScheduleError
+from ..fingerprint import tensor_digest
+from ..params import check_params, choice, flag, integer, record
+from .protocol import FrameContext, RenderInfo
+
+COLOR_COHERENCE_MODES = ("None", *COLOR_SPACES, "Image")
+
+
+@dataclass(frozen=True)
+class ColorCoherenceStage:
+    """The Deforum Color Coherence node's settings, in widget order, and its image.
+
+    The reference is the first diffused frame (refreshed every `refresh_every` frames when
+    that is above 0), or the given image for mode Image, which matches in LAB.
+    """
+
+    color_coherence: str = choice(
+        "LAB",
+        COLOR_COHERENCE_MODES,
+        "Colour space to match in, or None / Image.",
+        deforum_key="color_coherence",
+    )
+    refresh_every: int = integer(
+        0, "Take a new reference every N frames; 0 keeps the first.", low=0, high=100_000
+    )
+    force_grayscale: bool = flag(
+        False, "Turn every frame grey.", deforum_key="color_force_grayscale"
+    )
+    image: torch.Tensor | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        check_params(self)
+        if self.color_coherence == "Image" and self.image is None:
+            raise ScheduleError(
+                "color coherence Image needs an image",
+                parameter="color_coherence",
+                hint="connect an image to match, or pick RGB, HSV or LAB",
+            )
+
+    def bind(self, render: RenderInfo) -> BoundColorCoherence:
+        return BoundColorCoherence(self)
+
+    def describe(self) -> dict[str, Any]:
+        image = None if self.image is None else tensor_digest(self.image)
+        return {**record(self), "image": image}
+
+
+class BoundColorCoherence:
+    def __init__(self, stage: ColorCoherenceStage) -> None:
+        self.stage = stage
+
+    def refreshes_reference(self, frame: int) -> bool:
+        """Whether the reference is taken from this frame's output."""
+        stage = self.stage
+        if stage.color_coherence == "Image":
+            return False
+        return frame == 0 or (stage.refresh_every > 0 and frame % stage.refresh_every == 0)
+
+    def apply(self, frames: torch.Tensor, context: FrameContext) -> torch.Tensor:
+        """Frames matched to context.reference (or the stage's image), then greyed if asked."""
+        stage = self.stage
+        if stage.color_coherence != "None":
+            is_image = stage.color_coherence == "Image"
+            target = stage.image if is_image else context.reference
+            if target is not None:
+                frames = match_histograms(frames, target, "LAB" if is_image else
+                                          stage.color_coherence)  # fmt: skip
+        return to_grayscale(frames) if stage.force_grayscale else frames

@@ -1,0 +1,103 @@
+"""Deforum's 2D camera as a stage: rotation, zoom, translation and the perspective flip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..geometry import SAMPLING_MODES
+from ..keyframes import Schedule
+from ..params import check_params, choice, flag, frame_values, record, schedule
+from ..warp2d import BORDER_MODES, Motion2D, motion_matrix, warp_frames
+from .protocol import FrameContext, RenderInfo
+
+FLIP_TOOLTIPS = {
+    "perspective_flip_theta": "Perspective flip: degrees about the viewing axis (like angle).",
+    "perspective_flip_phi": "Perspective flip: degrees about the horizontal axis (tilts).",
+    "perspective_flip_gamma": "Perspective flip: degrees about the vertical axis (pans).",
+    "perspective_flip_fv": "Perspective flip: field of view in degrees (smaller = flatter).",
+}
+
+
+def flip_schedule(name: str, default: str) -> Any:
+    """A perspective-flip schedule, declared alike for the 2D and the 3D camera."""
+    return schedule(default, FLIP_TOOLTIPS[name], deforum_key=name)
+
+
+def perspective_flip_flag(tooltip: str) -> Any:
+    return flag(
+        False, tooltip, deforum_key="enable_perspective_flip", aliases=("flip_2d_perspective",)
+    )
+
+
+@dataclass(frozen=True)
+class Motion2DStage:
+    """The Deforum Motion 2D node's settings, in widget order."""
+
+    angle: Schedule = schedule(
+        "0:(0)",
+        "Rotation in degrees per frame; positive turns the picture counter-clockwise.",
+        deforum_key="angle",
+    )
+    zoom: Schedule = schedule(
+        "0:(1.0025+0.002*sin(1.25*3.14*t/30))",
+        "Scale per frame: above 1 zooms in, below 1 zooms out.",
+        deforum_key="zoom",
+    )
+    translation_x: Schedule = schedule(
+        "0:(0)", "Pixels per frame; positive moves the picture right.", deforum_key="translation_x"
+    )
+    translation_y: Schedule = schedule(
+        "0:(0)", "Pixels per frame; positive moves the picture down.", deforum_key="translation_y"
+    )
+    transform_center_x: Schedule = schedule(
+        "0:(0.5)",
+        "Centre of rotation and zoom as a fraction of the width (0.5: middle).",
+        deforum_key="transform_center_x",
+    )
+    transform_center_y: Schedule = schedule(
+        "0:(0.5)",
+        "Centre of rotation and zoom as a fraction of the height (0.5: middle).",
+        deforum_key="transform_center_y",
+    )
+    border: str = choice(
+        "replicate",
+        BORDER_MODES,
+        "What fills the area moved in from outside the frame.",
+        deforum_key="border",
+    )
+    sampling: str = choice("bicubic", SAMPLING_MODES, "Pixel interpolation of the warp.")
+    enable_perspective_flip: bool = perspective_flip_flag("Turn the picture plane in 3D as well.")
+    perspective_flip_theta: Schedule = flip_schedule("perspective_flip_theta", "0:(0)")
+    perspective_flip_phi: Schedule = flip_schedule("perspective_flip_phi", "0:(0)")
+    perspective_flip_gamma: Schedule = flip_schedule("perspective_flip_gamma", "0:(0)")
+    perspective_flip_fv: Schedule = flip_schedule("perspective_flip_fv", "0:(53)")
+
+    def __post_init__(self) -> None:
+        check_params(self)
+
+    def bind(self, render: RenderInfo) -> BoundMotion2D:
+        return BoundMotion2D(self, render)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "Motion2D", **record(self)}
+
+
+class BoundMotion2D:
+    """The 2D camera of one render: each frame's source-to-destination matrix."""
+
+    def __init__(self, stage: Motion2DStage, render: RenderInfo) -> None:
+        self.stage = stage
+        motions = frame_values(stage, Motion2D, render.max_frames, seed=render.seed,
+                               fps=render.fps)  # fmt: skip
+        self.matrices = [motion_matrix(motion, render.width, render.height) for motion in motions]
+
+    def warp(self, frames: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+        """Move frames [B, H, W, C] by a matrix, with this stage's border and sampling."""
+        return warp_frames(frames, matrix, border=self.stage.border, sampling=self.stage.sampling)
+
+    def apply(self, frames: torch.Tensor, context: FrameContext) -> torch.Tensor:
+        """Move frames by the motion of frame context.index."""
+        return self.warp(frames, self.matrices[context.index])

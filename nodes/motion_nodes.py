@@ -1,0 +1,56 @@
+"""Camera nodes: Deforum's 2D and 3D motion as keyframe schedules, for the Deforum loop."""
+
+from __future__ import annotations
+
+from deforum_core.stages import Motion2DStage, Motion3DStage
+
+from .widgets import schedule_validator, widgets
+
+CATEGORY = "Deforum/stages"
+
+
+class DeforumMotion2D:
+    """Deforum's 2D camera motion as keyframe schedules."""
+
+    DESCRIPTION = (
+        "Deforum 2D motion: rotation and zoom about the transform centre, translation in "
+        "pixels, and an optional perspective flip, each a keyframe schedule."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "build"
+    RETURN_TYPES = ("DEFORUM_MOTION",)
+    RETURN_NAMES = ("motion",)
+    OUTPUT_TOOLTIPS = ("The 2D motion, for the Deforum loop or the Deforum Warp 2D node.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": widgets(Motion2DStage)}
+
+    VALIDATE_INPUTS = schedule_validator(Motion2DStage)
+
+    def build(self, **settings):
+        return (Motion2DStage(**settings),)
+
+
+class DeforumMotion3D:
+    """Deforum's 3D camera motion as keyframe schedules, moved through a depth map."""
+
+    DESCRIPTION = (
+        "Deforum 3D motion: camera translation (Deforum units) and rotation (degrees) per "
+        "frame, applied through the depth of each frame; connect a depth model to Deforum "
+        "Animate and choose animation_mode 3D."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "build"
+    RETURN_TYPES = ("DEFORUM_MOTION",)
+    RETURN_NAMES = ("motion",)
+    OUTPUT_TOOLTIPS = ("The 3D motion, for the Deforum loop in 3D mode.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": widgets(Motion3DStage)}
+
+    VALIDATE_INPUTS = schedule_validator(Motion3DStage)
+
+    def build(self, **settings):
+        return (Motion3DStage(**settings),)
