@@ -8,9 +8,7 @@ expression do unbounded work.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from .errors import ScheduleError
@@ -25,6 +23,7 @@ from .expression_ops import (
     Variables,
     checked_power,
 )
+from .expression_tokens import BAD_CHARACTER_HINTS, Token, next_token
 
 MAX_NESTING = 64
 MAX_OPERATIONS = 1_000
@@ -39,34 +38,6 @@ class Parsed(NamedTuple):
     names: frozenset[str]
 
 
-_TOKEN = re.compile(
-    r"(?P<space>\s+)"
-    r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<op>\*\*|//|<=|>=|==|!=|[-+*/%(),<>&|])"
-)
-
-_BAD_CHARACTER_HINTS = {
-    "^": "use ** for powers, for example t**2",
-    "=": "use == to compare",
-    "[": "use ( ) for grouping",
-    "]": "use ( ) for grouping",
-    "{": "use ( ) for grouping",
-    "}": "use ( ) for grouping",
-    ";": "separate keyframes with commas",
-    '"': "quotes are only allowed around frame keys",
-    "'": "quotes are only allowed around frame keys",
-    "`": "backticks belong in prompts, not in numeric schedules",
-}
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # "number", "name", "op" or "end"
-    text: str
-    position: int  # offset in the full source text
-
-
 class Parser:
     """Recursive descent over Python's precedence: comparisons < | < & < + - < * / // % <
     unary < ** (right-associative)."""
@@ -79,7 +50,7 @@ class Parser:
         self.end = end
         self.parameter = parameter
         self.allowed = allowed
-        self.tokens: list[_Token] = []
+        self.tokens: list[Token] = []
         self.scan_position = start
         self.index = 0
         self.depth = 0
@@ -93,7 +64,7 @@ class Parser:
         )
 
     # -- tokens -------------------------------------------------------------------------
-    def _peek(self, offset: int = 0) -> _Token:
+    def _peek(self, offset: int = 0) -> Token:
         """The token `offset` places ahead, scanned on demand so bad text fails early."""
         while len(self.tokens) <= self.index + offset:
             if self.tokens and self.tokens[-1].kind == "end":
@@ -101,26 +72,20 @@ class Parser:
             self.tokens.append(self._scan())
         return self.tokens[self.index + offset]
 
-    def _scan(self) -> _Token:
-        while self.scan_position < self.end:
-            match = _TOKEN.match(self.source, self.scan_position, self.end)
-            if match is None:
-                character = self.source[self.scan_position]
-                hint = _BAD_CHARACTER_HINTS.get(character, "")
-                raise self._error(f"unexpected character {character!r}", self.scan_position, hint)
-            start, self.scan_position = self.scan_position, match.end()
-            kind = match.lastgroup or "space"
-            if kind != "space":
-                return _Token(kind, match.group(), start)
-        return _Token("end", "", self.end)
+    def _scan(self) -> Token:
+        token, self.scan_position = next_token(self.source, self.scan_position, self.end)
+        if token.kind == "bad":
+            hint = BAD_CHARACTER_HINTS.get(token.text, "")
+            raise self._error(f"unexpected character {token.text!r}", token.position, hint)
+        return token
 
     @property
-    def _current(self) -> _Token:
+    def _current(self) -> Token:
         if self.index < len(self.tokens):
             return self.tokens[self.index]
         return self._peek()
 
-    def _advance(self) -> _Token:
+    def _advance(self) -> Token:
         token = self._peek()
         self.index += 1
         return token
@@ -129,7 +94,7 @@ class Parser:
         token = self._current
         return token.kind == "op" and token.text in texts
 
-    def _expect_close(self, opened: _Token) -> None:
+    def _expect_close(self, opened: Token) -> None:
         if self._at(")"):
             self._advance()
             return
@@ -137,7 +102,7 @@ class Parser:
             raise self._unexpected(self._current)
         raise self._error("unclosed '('", opened.position, "add the missing ')'")
 
-    def _count_operation(self, token: _Token) -> None:
+    def _count_operation(self, token: Token) -> None:
         self.operations += 1
         if self.operations > MAX_OPERATIONS:
             raise self._error(
@@ -158,7 +123,7 @@ class Parser:
             raise self._unexpected(token)
         return Parsed(evaluator, literal, frozenset(self.names))
 
-    def _unexpected(self, token: _Token) -> ScheduleError:
+    def _unexpected(self, token: Token) -> ScheduleError:
         if token.kind == "op" and token.text == ")":
             return self._error("unbalanced ')'", token.position, "remove it or add a '('")
         if token.kind == "op" and token.text == ",":
@@ -304,7 +269,7 @@ class Parser:
             )
         raise self._unexpected(token)
 
-    def _group(self, opened: _Token) -> tuple[Evaluator, float | None]:
+    def _group(self, opened: Token) -> tuple[Evaluator, float | None]:
         if self._at(")"):
             raise self._error(
                 "empty parentheses", opened.position, "write a value inside, such as (1.0)"
@@ -315,7 +280,7 @@ class Parser:
         self._expect_close(opened)
         return inner, literal
 
-    def _comma_in_group(self, opened: _Token) -> ScheduleError:
+    def _comma_in_group(self, opened: Token) -> ScheduleError:
         comma = self._current
         before = self.tokens[self.index - 1]
         after = self._peek(1)
@@ -337,7 +302,7 @@ class Parser:
             "commas separate keyframes and function arguments only",
         )
 
-    def _name(self, token: _Token) -> Evaluator:
+    def _name(self, token: Token) -> Evaluator:
         name = token.text
         if name in CONSTANTS:
             value = CONSTANTS[name]
@@ -347,7 +312,7 @@ class Parser:
         self.names.add(name)
         return lambda variables: variables[name]
 
-    def _unknown_name(self, token: _Token) -> ScheduleError:
+    def _unknown_name(self, token: Token) -> ScheduleError:
         known = sorted(self.allowed | CONSTANTS.keys())
         if token.text in FUNCTION_NAMES:
             hint = f"call it with parentheses: {token.text}(...)"
@@ -355,7 +320,7 @@ class Parser:
             hint = f"the names available here are {', '.join(known)}"
         return self._error(f"unknown name {token.text!r}", token.position, hint)
 
-    def _call(self, name: _Token) -> Evaluator:
+    def _call(self, name: Token) -> Evaluator:
         opened = self._advance()
         self._count_operation(name)
         arguments: list[Evaluator] = []
@@ -391,7 +356,7 @@ class Parser:
 
         return call
 
-    def _where(self, name: _Token, arguments: list[Evaluator]) -> Evaluator:
+    def _where(self, name: Token, arguments: list[Evaluator]) -> Evaluator:
         _check_arity(self, name, len(arguments), 3, 3)
         condition, if_true, if_false = arguments
 
@@ -402,7 +367,7 @@ class Parser:
 
 
 def _check_arity(
-    parser: Parser, name: _Token, count: int, minimum: int, maximum: int | None
+    parser: Parser, name: Token, count: int, minimum: int, maximum: int | None
 ) -> None:
     if count >= minimum and (maximum is None or count <= maximum):
         return

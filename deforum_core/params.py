@@ -161,6 +161,18 @@ def param_of(settings_type: type, name: str) -> Param:
     raise KeyError(f"{settings_type.__name__} has no parameter {name!r}")
 
 
+class ParameterTable:
+    """Base of the settings dataclasses: their parameters are checked (schedules parsed)
+    when they are made, and recorded by name."""
+
+    def __post_init__(self) -> None:
+        check_params(self)
+
+    def describe(self) -> dict[str, Any]:
+        """The parameters as plain data, for the run's record."""
+        return record(self)
+
+
 def check_params(settings: Any) -> None:
     """Check every parameter of a settings dataclass and parse its schedule texts (once)."""
     for declared in params_of(type(settings)):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .errors import ScheduleError
 from .expression import Expression, check_length, compile_expression
 from .keyframes import VALUE_NAMES, FrameKey, parse_frame_key
-from .params import check_params
+from .params import ParameterTable
 from .params import text as text_param
 
 NEGATIVE_MARKER = "--neg"
@@ -254,7 +254,7 @@ DEFAULT_PROMPTS = (
 
 
 @dataclass(frozen=True)
-class PromptTexts:
+class PromptTexts(ParameterTable):
     """Deforum's animation prompts and the global texts around them, as written (the
     Deforum Prompt Schedule node's texts)."""
 
@@ -280,9 +280,6 @@ class PromptTexts:
         deforum_key="animation_prompts_negative",
         aliases=("negative_prompts",),
     )
-
-    def __post_init__(self) -> None:
-        check_params(self)
 
     def parse(self) -> PromptSchedule:
         return parse_prompt_schedule(self.prompts, positive=self.positive, negative=self.negative)

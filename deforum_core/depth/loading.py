@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -134,9 +135,8 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
         content = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as error:  # an unrestricted pickle, or not a checkpoint at all
         raise DepthModelError(
-            f"{path.name} is not a plain weights file that can be read safely "
-            f"(torch.load with weights_only=True failed: {error}). Use the official "
-            "checkpoint or a .safetensors file."
+            f"{path.name} is not a plain weights file that can be read safely: "
+            f"{_refusal(error)}. Use the official checkpoint or a .safetensors file."
         ) from error
     for wrapper in ("model", "state_dict", "module"):
         if isinstance(content, Mapping) and isinstance(content.get(wrapper), Mapping):
@@ -149,6 +149,15 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
         if isinstance(value, torch.Tensor)
     }
     return tensors, {}
+
+
+def _refusal(error: Exception) -> str:
+    """Why torch.load(weights_only=True) refused a file, in a few words (never torch's advice
+    to load it unrestricted)."""
+    wanted = re.search(r"GLOBAL ([\w.]+)", str(error))  # the code a pickle asks to run
+    if wanted:
+        return f"it holds Python objects (it asks for {wanted.group(1)})"
+    return "it holds Python objects, or is not a PyTorch checkpoint"
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

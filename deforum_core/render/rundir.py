@@ -47,10 +47,11 @@ def read_image(path: Path) -> torch.Tensor:
     """An image file (a frame PNG, or any format OpenCV reads) as [1, H, W, 3] in 0..1."""
     import cv2
 
+    if not Path(path).is_file():
+        raise RunDirectoryError(f"cannot read the image {path}: there is no such file")
     pixels = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if pixels is None:
-        state = "is not an image file OpenCV can read" if Path(path).is_file() else "is missing"
-        raise RunDirectoryError(f"cannot read the image {path}: it {state}")
+        raise RunDirectoryError(f"cannot read the image {path}: it is not an image file")
     rgb = cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
     return torch.from_numpy(np.ascontiguousarray(rgb)).float().div_(255.0).unsqueeze(0)
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass, replace
 from ..diffusion.backend import check_size
 from ..keyframes import Schedule
 from ..modes import MODE_NAMES, AnimationMode, get_mode
-from ..params import check_params, choice, frame_values, integer, number, schedule
+from ..params import ParameterTable, choice, frame_values, integer, number, schedule
 from ..seeds import SEED_BEHAVIORS, SEED_MODULUS, resolve_seed, seed_sequence
 
 MAX_FRAMES_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
-class AnimationSettings:
+class AnimationSettings(ParameterTable):
     """What Deforum's run and keyframe tabs hold that is not a stage of its own, in the
     Deforum Animate node's widget order."""
 
@@ -96,7 +96,7 @@ class AnimationSettings:
     )
 
     def __post_init__(self) -> None:
-        check_params(self)
+        super().__post_init__()
         check_size(self.width, self.height)
 
     @property

@@ -10,14 +10,14 @@ import torch
 from ..color import COLOR_SPACES, match_histograms, to_grayscale
 from ..errors import ScheduleError
 from ..fingerprint import tensor_digest
-from ..params import check_params, choice, flag, integer, record
+from ..params import ParameterTable, choice, flag, integer
 from .protocol import FrameContext, RenderInfo
 
 COLOR_COHERENCE_MODES = ("None", *COLOR_SPACES, "Image")
 
 
 @dataclass(frozen=True)
-class ColorCoherenceStage:
+class ColorCoherenceStage(ParameterTable):
     """The Deforum Color Coherence node's settings, in widget order, and its image.
 
     The reference is the first diffused frame (refreshed every `refresh_every` frames when
@@ -39,7 +39,7 @@ class ColorCoherenceStage:
     image: torch.Tensor | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        check_params(self)
+        super().__post_init__()
         if self.color_coherence == "Image" and self.image is None:
             raise ScheduleError(
                 "color coherence Image needs an image",
@@ -52,7 +52,7 @@ class ColorCoherenceStage:
 
     def describe(self) -> dict[str, Any]:
         image = None if self.image is None else tensor_digest(self.image)
-        return {**record(self), "image": image}
+        return {**super().describe(), "image": image}
 
 
 class BoundColorCoherence:

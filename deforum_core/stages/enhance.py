@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from ..enhance import Enhancement, adjust_contrast, unsharp_mask
 from ..keyframes import Schedule
-from ..params import check_params, frame_values, record, schedule
-from .protocol import FrameContext, RenderInfo
+from ..params import ParameterTable, schedule
+from .protocol import FrameContext, RenderInfo, values_for
 
 
 @dataclass(frozen=True)
-class EnhanceStage:
+class EnhanceStage(ParameterTable):
     """The Deforum Contrast & Anti-Blur node's schedules, in widget order."""
 
     contrast: Schedule = schedule(
@@ -39,16 +38,9 @@ class EnhanceStage:
         deforum_key="threshold_schedule",
     )  # fmt: skip
 
-    def __post_init__(self) -> None:
-        check_params(self)
-
     def bind(self, render: RenderInfo) -> BoundEnhance:
-        values = frame_values(self, Enhancement, render.max_frames, seed=render.seed,
-                              fps=render.fps)  # fmt: skip
+        values = values_for(self, Enhancement, render)
         return BoundEnhance(values)
-
-    def describe(self) -> dict[str, Any]:
-        return record(self)
 
 
 class BoundEnhance:

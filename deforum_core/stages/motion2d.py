@@ -9,9 +9,9 @@ import torch
 
 from ..geometry import SAMPLING_MODES
 from ..keyframes import Schedule
-from ..params import check_params, choice, flag, frame_values, record, schedule
+from ..params import ParameterTable, choice, flag, schedule
 from ..warp2d import BORDER_MODES, Motion2D, motion_matrix, warp_frames
-from .protocol import FrameContext, RenderInfo
+from .protocol import FrameContext, RenderInfo, values_for
 
 FLIP_TOOLTIPS = {
     "perspective_flip_theta": "Perspective flip: degrees about the viewing axis (like angle).",
@@ -33,7 +33,7 @@ def perspective_flip_flag(tooltip: str) -> Any:
 
 
 @dataclass(frozen=True)
-class Motion2DStage:
+class Motion2DStage(ParameterTable):
     """The Deforum Motion 2D node's settings, in widget order."""
 
     angle: Schedule = schedule(
@@ -75,14 +75,11 @@ class Motion2DStage:
     perspective_flip_gamma: Schedule = flip_schedule("perspective_flip_gamma", "0:(0)")
     perspective_flip_fv: Schedule = flip_schedule("perspective_flip_fv", "0:(53)")
 
-    def __post_init__(self) -> None:
-        check_params(self)
-
     def bind(self, render: RenderInfo) -> BoundMotion2D:
         return BoundMotion2D(self, render)
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "Motion2D", **record(self)}
+        return {"type": "Motion2D", **super().describe()}
 
 
 class BoundMotion2D:
@@ -90,8 +87,7 @@ class BoundMotion2D:
 
     def __init__(self, stage: Motion2DStage, render: RenderInfo) -> None:
         self.stage = stage
-        motions = frame_values(stage, Motion2D, render.max_frames, seed=render.seed,
-                               fps=render.fps)  # fmt: skip
+        motions = values_for(stage, Motion2D, render)
         self.matrices = [motion_matrix(motion, render.width, render.height) for motion in motions]
 
     def warp(self, frames: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:

@@ -9,17 +9,17 @@ import torch
 
 from ..geometry import SAMPLING_MODES
 from ..keyframes import Schedule
-from ..params import check_params, choice, flag, frame_values, record, schedule
+from ..params import ParameterTable, choice, flag, schedule
 from ..warp2d import flip_matrix, warp_frames
 from ..warp3d import PADDING_MODES, Camera3D, rigid_motion, warp_3d
 from .motion2d import flip_schedule, perspective_flip_flag
-from .protocol import FrameContext, RenderInfo
+from .protocol import FrameContext, RenderInfo, values_for
 
 UNUSED = "Kept from Deforum settings; has no effect on the picture."
 
 
 @dataclass(frozen=True)
-class Motion3DStage:
+class Motion3DStage(ParameterTable):
     """The Deforum Motion 3D node's settings, in widget order."""
 
     translation_x: Schedule = schedule(
@@ -89,14 +89,11 @@ class Motion3DStage:
         "areas continue the background instead of stretching the near edge (slower).",
     )
 
-    def __post_init__(self) -> None:
-        check_params(self)
-
     def bind(self, render: RenderInfo) -> BoundMotion3D:
         return BoundMotion3D(self, render)
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "Motion3D", **record(self)}
+        return {"type": "Motion3D", **super().describe()}
 
 
 class BoundMotion3D:
@@ -104,8 +101,7 @@ class BoundMotion3D:
 
     def __init__(self, stage: Motion3DStage, render: RenderInfo) -> None:
         self.stage = stage
-        cameras = frame_values(stage, Camera3D, render.max_frames, seed=render.seed,
-                               fps=render.fps)  # fmt: skip
+        cameras = values_for(stage, Camera3D, render)
         identity = torch.eye(3, dtype=torch.float64)
         self.motions = [rigid_motion(camera) for camera in cameras]
         self.flips = [

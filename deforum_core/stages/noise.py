@@ -9,8 +9,8 @@ import torch
 
 from ..keyframes import Schedule
 from ..noise import NOISE_TYPES, NoiseAmount, add_noise
-from ..params import check_params, choice, frame_values, integer, number, record, schedule
-from .protocol import FrameContext, RenderInfo
+from ..params import ParameterTable, choice, integer, number, schedule
+from .protocol import FrameContext, RenderInfo, values_for
 
 
 def _cells(default: int, tooltip: str, deforum_key: str) -> Any:
@@ -18,7 +18,7 @@ def _cells(default: int, tooltip: str, deforum_key: str) -> Any:
 
 
 @dataclass(frozen=True)
-class NoiseStage:
+class NoiseStage(ParameterTable):
     """The Deforum Noise node's settings, in widget order."""
 
     noise: Schedule = schedule(
@@ -41,16 +41,9 @@ class NoiseStage:
         deforum_key="perlin_persistence",
     )
 
-    def __post_init__(self) -> None:
-        check_params(self)
-
     def bind(self, render: RenderInfo) -> BoundNoise:
-        values = frame_values(self, NoiseAmount, render.max_frames, seed=render.seed,
-                              fps=render.fps)  # fmt: skip
+        values = values_for(self, NoiseAmount, render)
         return BoundNoise(self, values)
-
-    def describe(self) -> dict[str, Any]:
-        return record(self)
 
 
 class BoundNoise:

@@ -9,9 +9,13 @@ both go through bind and apply, so a stage behaves the same in both.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import torch
+
+from ..params import frame_values
+
+FrameT = TypeVar("FrameT")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,11 @@ class FrameContext:
     video_frame: torch.Tensor | None = None  # the source video's frame, for video modes
     depth: torch.Tensor | None = None  # the depth of the frames [B, H, W], for 3D moves
     mask: torch.Tensor | None = None  # where the stage applies, [H, W] or [B, H, W]
+
+
+def values_for(stage: Any, frame_type: type[FrameT], render: RenderInfo) -> list[FrameT]:
+    """The stage's values on every frame of the render, as frame_type (see params.py)."""
+    return frame_values(stage, frame_type, render.max_frames, seed=render.seed, fps=render.fps)
 
 
 class BoundStage(Protocol):

@@ -291,6 +291,11 @@ def test_2d_workflow_renders_frames_settings_and_video(
     settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
     assert animate_ui["seed"] == [settings["base_seed"]] == [1234]
     assert settings["diffusion_cadence"] == 3 and settings["max_frames"] == FRAMES_2D
+    diffuser = settings["diffuser"]
+    assert (diffuser["backend"], diffuser["sampler"], diffuser["scheduler"]) == (
+        "comfyui", "euler_ancestral", "normal",
+    )  # fmt: skip
+    assert len(diffuser["model_fingerprint"]) == 16
     assert json.loads((folder / "state.json").read_text(encoding="utf-8"))["complete"] is True
 
     (video,) = outputs[video_id]["deforum_video"]

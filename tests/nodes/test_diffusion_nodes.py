@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import types
 
 import pytest
 import torch
@@ -131,3 +132,37 @@ def test_diffusers_loader_loads_a_folder_and_diffuses(nodes, tmp_path):
     assert output["result"][0].shape == (1, 32, 32, 3)
     with pytest.raises(ValueError, match="no model chosen"):
         loader.load("(use path)", "  ", "euler", "")
+
+
+class FakePatcher:
+    """The part of ComfyUI's ModelPatcher the record reads: the module and its patches."""
+
+    def __init__(self, module: torch.nn.Module, patches: dict | None = None) -> None:
+        self.model = module
+        self.patches = patches or {}
+
+
+def test_comfyui_backend_record_tells_models_and_loras_apart(pack):
+    comfy_backend = importlib.import_module(f"{pack.__name__}.nodes.comfy_backend")
+
+    def described(model_seed: int, patches: dict | None = None) -> dict:
+        torch.manual_seed(model_seed)
+        model = FakePatcher(torch.nn.Linear(4, 4), patches)
+        clip = types.SimpleNamespace(patcher=FakePatcher(torch.nn.Linear(2, 2)))
+        vae = types.SimpleNamespace(first_stage_model=torch.nn.Conv2d(3, 4, 1))
+        return comfy_backend.ComfyBackend(model, clip, vae, "euler", "karras").describe()
+
+    lora = {"weight": [(1.0, (torch.ones(4, 4), torch.ones(4)), 1.0, None, None)]}
+    weaker = {"weight": [(0.5, (torch.ones(4, 4), torch.ones(4)), 1.0, None, None)]}
+    plain = described(0)
+    assert plain == described(0)
+    assert {k: plain[k] for k in ("backend", "sampler", "scheduler", "model_file")} == {
+        "backend": "comfyui", "sampler": "euler", "scheduler": "karras", "model_file": None,
+    }  # fmt: skip
+    fingerprints = {
+        described(0)["model_fingerprint"],
+        described(1)["model_fingerprint"],
+        described(0, lora)["model_fingerprint"],
+        described(0, weaker)["model_fingerprint"],
+    }
+    assert len(fingerprints) == 4

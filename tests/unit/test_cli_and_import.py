@@ -66,6 +66,8 @@ print(json.dumps({
     "seconds": time.perf_counter() - started,
     "heavy": [name for name in HEAVY if name in sys.modules],
     "nodes": sorted(module.NODE_CLASS_MAPPINGS),
+    "engine": sys.modules["deforum_core"].__file__,
+    "copies": [name for name in sys.modules if name.startswith("deforum_pack.deforum_core")],
 }))
 """
 HEAVY = ("diffusers", "transformers", "timm", "cv2", "kornia")
@@ -79,6 +81,8 @@ def test_importing_the_pack_is_light_once_torch_is_loaded(pack):
     report = json.loads(result.stdout)
     assert report["nodes"] == sorted(pack.NODE_CLASS_MAPPINGS)
     assert report["heavy"] == []
+    assert report["engine"] == str(REPO_ROOT / "deforum_core" / "__init__.py")
+    assert report["copies"] == []  # one engine, by its absolute name
     assert report["seconds"] < 0.5, f"importing the pack took {report['seconds']:.3f} s"
 
 

@@ -1,0 +1,80 @@
+"""One atomic-write helper: whole files or none, temporary names unique per process and call,
+the temporary removed when the write fails, the message naming the file."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+
+import pytest
+
+import deforum_core
+from deforum_core.errors import DeforumError, ScheduleError
+from deforum_core.files import FileWriteError, atomic_output, atomic_write, temporary_name
+
+
+def test_a_write_replaces_the_file_whole(tmp_path):
+    target = tmp_path / "state.json"
+    target.write_text("old")
+    atomic_write(target, b"new")
+    assert target.read_bytes() == b"new" and [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_temporary_names_are_unique_hidden_and_keep_the_suffix(tmp_path):
+    target = tmp_path / "deforum.mp4"
+    names = {temporary_name(target) for _ in range(50)}
+    assert len(names) == 50
+    assert all(n.name.startswith(".deforum.") and n.suffix == ".mp4" for n in names)
+    assert all(str(os.getpid()) in n.name for n in names)
+
+
+def test_a_failed_writer_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "frame_00001.png"
+    target.write_bytes(b"whole")
+    with pytest.raises(RuntimeError), atomic_output(target) as temporary:
+        temporary.write_bytes(b"half")
+        raise RuntimeError("encoder failed")
+    assert target.read_bytes() == b"whole" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_write_into_a_missing_folder_names_the_file(tmp_path):
+    target = tmp_path / "missing" / "frame.png"
+    with pytest.raises(FileWriteError, match=r"could not write .*missing/frame.png: No such file"):
+        atomic_write(target, b"x")
+
+
+def engine_error_types() -> list[type]:
+    import importlib
+    import pkgutil
+
+    found = []
+    for info in pkgutil.walk_packages(deforum_core.__path__, "deforum_core."):
+        module = importlib.import_module(info.name)
+        for _, value in inspect.getmembers(module, inspect.isclass):
+            if issubclass(value, Exception) and value.__module__ == module.__name__:
+                found.append(value)
+    return found
+
+
+def test_every_engine_error_is_a_deforum_error():
+    errors = engine_error_types()
+    assert {error.__name__ for error in errors} >= {"ScheduleError", "DiffusionError",
+                                                   "DepthModelError", "VideoError"}  # fmt: skip
+    internal = {"RenderCancelled", "EvaluationFailure"}  # control flow, never shown to users
+    stray = [e.__name__ for e in errors if not issubclass(e, DeforumError) and e.__name__
+             not in internal]  # fmt: skip
+    assert stray == []
+    assert issubclass(ScheduleError, DeforumError) and issubclass(DeforumError, ValueError)
+
+
+def test_the_base_error_carries_parameter_frame_position_and_fix():
+    error = DeforumError("bad value", parameter="zoom", frame=3, text="0:(1,02)", position=4,
+                         hint="use '.'")  # fmt: skip
+    assert str(error).splitlines() == [
+        "zoom: bad value at frame 3", "  in '0:(1,02)' (position 4)", "          ^",
+        "  fix: use '.'",
+    ]  # fmt: skip
+    assert (error.parameter, error.frame, error.position) == ("zoom", 3, 4)
+    assert str(DeforumError("plain")) == "plain"
+    assert Path(inspect.getfile(DeforumError)).name == "errors.py"
