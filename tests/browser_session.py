@@ -7,6 +7,8 @@ on these machines), with a fresh profile and the flags that keep it off the netw
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,20 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# What each frontend logs on its own, seen on a page without the pack: the March 2024 page has
+# no favicon; the late-2025 page asks for optional user files and trips over its own empty
+# workflow list. Anything else in the console counts against the pack.
+FRONTEND_NOISE = (
+    re.compile(r"@ \S*/favicon\.ico$"),
+    re.compile(r"404 \(Not Found\) @ \S*/(api/userdata/)?user\.css$"),
+    re.compile(r"404 \(Not Found\) @ \S*/api/userdata\?dir=(workflows|subgraphs)"),
+    re.compile(r"404 \(Not Found\) @ \S*/api/userdata/comfy\.templates\.json$"),
+    re.compile(r"^TypeError: Cannot read properties of undefined \(reading 'id'\)[^@]*"
+               r"@ \S*/assets/lib/vue/dist/vue\.esm-browser\.prod\.js$", re.S),
+    # it looks every node up in the registry at api.comfy.org; the page's own policy blocks it
+    re.compile(r"^Connecting to 'https://api\.comfy\.org/.*violates the following Content "
+               r"Security Policy directive", re.S),
+)  # fmt: skip
 APP_READY = (
     "() => window.app?.graph && window.LiteGraph && window.__deforumExtensionLoaded === true"
 )
@@ -49,12 +65,46 @@ _LOAD_WORKFLOW = """async (workflow) => {
 }"""
 
 
+def graph_essentials(workflow: dict[str, Any]) -> dict[str, Any]:
+    """What a saved UI workflow means, apart from how a frontend writes it out (the late-2025
+    one adds a workflow id and renderer version, writes sizes as floats and lists every widget
+    as an unlinked input slot): every node's type, mode, widget values, linked inputs and
+    output links, and the links themselves."""
+    nodes = {
+        str(node["id"]): {
+            "type": node["type"],
+            "mode": node.get("mode", 0),
+            "widgets_values": node.get("widgets_values") or [],
+            "inputs": [
+                (slot["name"], slot["link"])
+                for slot in node.get("inputs", [])
+                if slot.get("link") is not None
+            ],
+            "outputs": [
+                (slot["name"], sorted(slot.get("links") or [])) for slot in node.get("outputs", [])
+            ],
+        }
+        for node in workflow["nodes"]
+    }
+    return {"nodes": nodes, "links": sorted(tuple(link[:6]) for link in workflow["links"])}
+
+
+def api_prompt(queued: dict[str, Any]) -> dict[str, Any]:
+    """A prompt the frontend queued, without the node titles the late-2025 one adds as
+    `_meta` (the server ignores them when it runs the prompt)."""
+    return {
+        node_id: {key: value for key, value in node.items() if key != "_meta"}
+        for node_id, node in queued.items()
+    }
+
+
 @dataclass
 class BrowserSession:
     """An open ComfyUI page plus everything it logged and fetched since loading."""
 
     page: Page
     screenshot_dir: Path
+    generation: str
     console: list[ConsoleMessage] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
@@ -62,21 +112,30 @@ class BrowserSession:
     def load_workflow(self, workflow: dict[str, Any]) -> dict[str, Any]:
         """Open a UI workflow in the app. Returns the missing-nodes dialog text (or None), the
         unregistered node types, each node's widget values by id, what the app would save,
-        and what it would queue."""
-        return self.page.evaluate(_LOAD_WORKFLOW, workflow)
+        and what it would queue (without `_meta`, see api_prompt)."""
+        loaded = self.page.evaluate(_LOAD_WORKFLOW, workflow)
+        return {**loaded, "queued": api_prompt(loaded["queued"])}
+
+    def check_saved(self, saved: dict[str, Any], original: dict[str, Any]) -> None:
+        """The frontend saves the workflow it loaded: byte for byte on the March 2024 page,
+        with the same meaning (graph_essentials) on every page."""
+        assert graph_essentials(saved) == graph_essentials(original)
+        if self.generation == "comfyui-2024":
+            assert json.loads(json.dumps(saved)) == original
 
     def console_errors(self) -> list[str]:
-        """Console errors, except the favicon the March 2024 frontend never had."""
-        return [
+        """Console errors, except what the frontend logs without the pack (FRONTEND_NOISE)."""
+        errors = [
             f"{message.text} @ {message.location.get('url', '')}"
             for message in self.console
-            if message.type == "error" and "favicon.ico" not in message.location.get("url", "")
+            if message.type == "error"
         ]
+        return [e for e in errors if not any(noise.search(e) for noise in FRONTEND_NOISE)]
 
 
 @contextlib.contextmanager
 def comfy_page(
-    base_url: str, workdir: Path, *, timeout_ms: int, viewport: tuple[int, int]
+    base_url: str, workdir: Path, *, generation: str, timeout_ms: int, viewport: tuple[int, int]
 ) -> Iterator[BrowserSession]:
     """Chromium with a fresh profile in workdir, showing ComfyUI once the app has started."""
     with sync_playwright() as playwright:
@@ -89,7 +148,7 @@ def comfy_page(
         )
         try:
             page = context.new_page()
-            session = BrowserSession(page, workdir)
+            session = BrowserSession(page, workdir, generation)
             # Playwright needs Python functions as handlers, not bound builtins like list.append.
             page.on("console", lambda message: session.console.append(message))
             page.on("response", lambda response: session.responses.append(response))

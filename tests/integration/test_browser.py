@@ -1,4 +1,5 @@
-"""The pack in ComfyUI's real web frontend (March 2024), in headless Chromium.
+"""The pack in ComfyUI's real web frontends (the March 2024 LiteGraph page, the late-2025 Vue
+page), in headless Chromium.
 
 Checks what a user sees after installing the pack: the frontend extension loads, the example
 workflow opens without missing nodes and with its saved widget values, the frontend would queue
@@ -7,11 +8,10 @@ exactly what the harness's converter produces, and a queued run reaches the exte
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
-from browser_session import BrowserSession, comfy_page
+from browser_session import BrowserSession, api_prompt, comfy_page
 from comfyui_harness import (
     PACK_FOLDER_NAME,
     REPO_ROOT,
@@ -33,8 +33,9 @@ def browser(
 ) -> Iterator[BrowserSession]:
     """Chromium with a fresh profile, showing the server's page once the app has started."""
     workdir = tmp_path_factory.mktemp("browser")
-    with comfy_page(comfyui_server.base_url, workdir, timeout_ms=TIMEOUT_MS,
-                    viewport=(1400, 900)) as session:  # fmt: skip
+    generation = comfyui_server.generation.name
+    with comfy_page(comfyui_server.base_url, workdir, generation=generation,
+                    timeout_ms=TIMEOUT_MS, viewport=(1400, 900)) as session:  # fmt: skip
         yield session
 
 
@@ -58,8 +59,7 @@ def test_example_workflow_opens_with_its_values(browser: BrowserSession) -> None
     assert loaded["widgets"] == {
         str(node["id"]): node.get("widgets_values", []) for node in workflow["nodes"]
     }
-    # The file is exactly what the frontend saves for this graph (round trip).
-    assert json.loads(json.dumps(loaded["serialized"])) == workflow
+    browser.check_saved(loaded["serialized"], workflow)  # the file is what the frontend saves
     assert browser.console_errors() == []
 
 
@@ -110,7 +110,7 @@ def test_converter_matches_frontend_on_core_nodes(
 
     converted = workflow_to_api_prompt(built["workflow"], object_info)
 
-    assert converted == built["output"]
+    assert converted == api_prompt(built["output"])
     ids = {node["class_type"]: node_id for node_id, node in converted.items()}
     assert "LatentUpscaleBy" not in ids and "PreviewImage" not in ids  # bypassed, muted
     sampler = converted[ids["KSampler"]]["inputs"]

@@ -1,4 +1,4 @@
-"""The animation workflows and the video preview in ComfyUI's real web frontend (March 2024).
+"""The animation workflows and the video preview in ComfyUI's real web frontends (2024 and 2025).
 
 A user drops workflows/deforum_2d.json or deforum_still.json on the canvas: every node type is
 known and every widget holds the saved value. After a run, Deforum Video shows the video in
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 import pytest
-from browser_session import BrowserSession, comfy_page
+from browser_session import BrowserSession, api_prompt, comfy_page
 from comfyui_harness import REPO_ROOT, ComfyServer, load_workflow, workflow_to_api_prompt
 
 pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
@@ -31,8 +31,9 @@ def browser(
     comfyui_server: ComfyServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BrowserSession]:
     workdir = tmp_path_factory.mktemp("browser_animation")
-    with comfy_page(comfyui_server.base_url, workdir, timeout_ms=TIMEOUT_MS,
-                    viewport=(1600, 1000)) as session:  # fmt: skip
+    generation = comfyui_server.generation.name
+    with comfy_page(comfyui_server.base_url, workdir, generation=generation,
+                    timeout_ms=TIMEOUT_MS, viewport=(1600, 1000)) as session:  # fmt: skip
         yield session
 
 
@@ -50,7 +51,7 @@ def test_workflow_opens_with_its_values(
     assert loaded["widgets"] == {
         str(node["id"]): node.get("widgets_values", []) for node in workflow["nodes"]
     }
-    assert loaded["serialized"] == workflow  # the file is what the frontend saves
+    browser.check_saved(loaded["serialized"], workflow)  # the file is what the frontend saves
     assert loaded["queued"] == workflow_to_api_prompt(workflow, object_info)
     assert browser.console_errors() == [] and browser.page_errors == []
 
@@ -157,8 +158,9 @@ def test_video_node_previews_the_rendered_video(
     video = state["video"]
     assert video["controls"] and video["loop"] and video["muted"] and video["autoplay"]
     assert video["visible"]
+    view = "/view?" if comfyui_server.generation.name == "comfyui-2024" else "/api/view?"
     for url, suffix in ((video["src"], ".mp4"), (state["gif"], ".gif")):
-        assert url.startswith(f"{comfyui_server.base_url}/view?"), url
+        assert url.startswith(f"{comfyui_server.base_url}{view}"), url
         status, data = _served(url)
         assert status == 200 and len(data) > 0, url
         assert suffix in urllib.request.unquote(url)
@@ -170,5 +172,6 @@ def test_video_node_previews_the_rendered_video(
     before = {node["id"]: node.get("widgets_values") for node in built["workflow"]["nodes"]}
     assert {node["id"]: node.get("widgets_values") for node in saved["nodes"]} == before
     queued = browser.page.evaluate("async () => (await window.app.graphToPrompt()).output")
-    assert queued == workflow_to_api_prompt(saved, object_info)
+    upload_sent = comfyui_server.generation.upload_sent
+    assert api_prompt(queued) == workflow_to_api_prompt(saved, object_info, upload_sent=upload_sent)
     assert browser.console_errors() == [] and browser.page_errors == []

@@ -1,6 +1,7 @@
-"""3D mode inside a real ComfyUI (March 2024): workflows/deforum_3d.json queued as the frontend
-sends it, with a tiny SD1.5 checkpoint and a tiny Depth Anything V2 Small file in the server's
-models/depth folder, picked in Deforum Depth Model's file list like a user would.
+"""3D mode inside both real ComfyUIs (March 2024 and late 2025): workflows/deforum_3d.json queued
+as the frontend sends it, with a tiny SD1.5 checkpoint and a tiny Depth Anything V2 Small file
+in the server's models/depth folder, picked in Deforum Depth Model's file list like a user
+would.
 
 The render is shrunk (8 frames, 64x64, 2 steps, a small depth input) through the workflow's
 own widgets. The checkpoint loader and diffuser keep the ids the 2D workflow gives them, so

@@ -1,5 +1,6 @@
-"""The Deforum loop inside a real ComfyUI (March 2024): the example workflows queued as the
-frontend sends them, rendered with a tiny SD1.5 checkpoint, repeated, interrupted and resumed.
+"""The Deforum loop inside both real ComfyUIs (March 2024 and late 2025): the example workflows
+queued as the frontend sends them, rendered with a tiny SD1.5 checkpoint, repeated, interrupted
+and resumed.
 
 The render settings are shrunk (64x64, few frames, few steps) through the workflow's own
 widgets, so what runs is the shipped graph, converted by the harness like graphToPrompt does.

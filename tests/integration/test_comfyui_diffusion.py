@@ -1,5 +1,6 @@
-"""The diffusion nodes inside a real ComfyUI (March 2024): a tiny SD1.5 checkpoint loaded by
-CheckpointLoaderSimple, sampled by ComfyUI's own sampler through DeforumDiffuser/Img2Img."""
+"""The diffusion nodes inside both real ComfyUIs (March 2024 and late 2025): a tiny SD1.5
+checkpoint loaded by CheckpointLoaderSimple, sampled by ComfyUI's own sampler through
+DeforumDiffuser/Img2Img."""
 
 from __future__ import annotations
 

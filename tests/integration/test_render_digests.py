@@ -1,10 +1,11 @@
 """Every shipped workflow renders the very frames recorded in tests/golden/render_digests.json.
 
 The digests were recorded before the engine was reshaped (issue 8) and guard every later
-change that should not alter a picture: the UI workflows queued in the real ComfyUI as the
-frontend sends them, and their headless twins run by the `deforum-comfy` command, with the
-tiny models, shrunk through the workflows' own widgets. Each frame file (and depth map) is
-compared by its SHA-256, so a single changed byte fails.
+change that should not alter a picture: the UI workflows queued in each real ComfyUI as the
+frontend sends them (each generation samples in its own way, so each has its own digests),
+and their headless twins run by the `deforum-comfy` command, with the tiny models, shrunk
+through the workflows' own widgets. Each frame file (and depth map) is compared by its
+SHA-256, so a single changed byte fails.
 
 Run with DEFORUM_RECORD_DIGESTS=1 to record the digests anew; do that only for a change that
 is meant to alter the pictures, and say so in the commit.
@@ -138,9 +139,9 @@ def depth_in_server(comfyui_server: ComfyServer) -> str:
 
 
 UI_RENDERS = {
-    "comfyui/deforum_2d": ("deforum_2d", {"max_frames": 12, "diffusion_cadence": 3}),
-    "comfyui/deforum_still": ("deforum_still", {}),
-    "comfyui/deforum_3d": ("deforum_3d", {"max_frames": 8}),
+    "deforum_2d": {"max_frames": 12, "diffusion_cadence": 3},
+    "deforum_still": {},
+    "deforum_3d": {"max_frames": 8},
 }
 
 
@@ -150,7 +151,7 @@ def test_ui_workflows_render_the_recorded_frames_in_comfyui(
     name: str, comfyui_server: ComfyServer, object_info: dict, checkpoint: str,
     depth_in_server: str,
 ) -> None:  # fmt: skip
-    workflow_name, animate = UI_RENDERS[name]
+    workflow_name, animate = name, UI_RENDERS[name]
     workflow = load_workflow(WORKFLOWS / f"{workflow_name}.json")
     set_widgets(workflow, object_info, "CheckpointLoaderSimple", ckpt_name=TINY_CHECKPOINT)
     if workflow_name == "deforum_3d":
@@ -164,7 +165,10 @@ def test_ui_workflows_render_the_recorded_frames_in_comfyui(
     prompt = workflow_to_api_prompt(workflow, object_info)
     outputs = comfyui_server.client.run_prompt(prompt, workflow, timeout_s=180)["outputs"]
     (subfolder,) = outputs[str(node_of(workflow, "DeforumAnimate")["id"])]["run_dir"]
-    check(name, run_digests(comfyui_server.output_dir / subfolder))
+    check(
+        f"{comfyui_server.generation.name}/{name}",
+        run_digests(comfyui_server.output_dir / subfolder),
+    )
 
 
 @pytest.mark.comfyui
@@ -180,6 +184,6 @@ def test_schedules_workflow_plots_the_recorded_curve_in_comfyui(
     pixels = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
     values = outputs[str(node_of(workflow, "DeforumSchedule")["id"])]["values"]
     check(
-        "comfyui/deforum_schedules",
+        f"{comfyui_server.generation.name}/deforum_schedules",
         {"plot": digest(pixels.tobytes()), "values": digest(json.dumps(values).encode())},
     )
