@@ -42,6 +42,13 @@ def match_histograms(
             f"the reference batch ({reference.shape[0]}) must be 1 or match the frames "
             f"({frames.shape[0]})"
         )
+    for name, image in (("the frames", frames), ("the reference", reference)):
+        if not torch.isfinite(image).all():
+            raise DeforumError(
+                f"{name} hold pixel values that are not numbers (NaN or infinite)",
+                parameter="color_coherence",
+                hint="check the node that made them (a diffusion with a far too high cfg?)",
+            )
     reference = reference.to(frames.device, frames.dtype).expand(frames.shape[0], -1, -1, -1)
     levels = LEVELS[space]
     low, high = _channel_bounds(space, frames.device)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from .errors import DeforumError
 from .files import atomic_output
@@ -57,7 +58,6 @@ def encode_video(
     on_frame: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Encode frame PNGs, in order, into output; returns the output path."""
-    import av
     import cv2
 
     if video_format not in _FORMATS:
@@ -69,7 +69,9 @@ def encode_video(
     if audio is not None and video_format == "gif":
         raise VideoError("a GIF cannot carry sound; choose mp4 or webm, or leave audio empty")
     if audio is not None and not Path(audio).is_file():
-        raise VideoError(f"audio file {audio} does not exist; pick an existing file or none")
+        state = "a folder, not a file" if Path(audio).is_dir() else "not there"
+        raise VideoError(f"audio file {Path(audio).name} is {state}", parameter="audio_file",
+                         hint="pick an existing sound file, or none")  # fmt: skip
     spec = _FORMATS[video_format]
     first = cv2.imread(str(frame_paths[0]), cv2.IMREAD_COLOR)
     if first is None:
@@ -79,6 +81,30 @@ def encode_video(
         raise VideoError(f"{video_format} needs even frame sides, the frames are {width}x{height}")
 
     rate = Fraction(fps).limit_denominator(1001)
+    source = open_audio(audio) if audio is not None else None
+    try:
+        _encode(frame_paths, output, spec, rate, first, source, quality, on_frame)
+    finally:
+        if source is not None:
+            source.close()
+    return Path(output)
+
+
+def _encode(
+    frame_paths: Sequence[Path],
+    output: Path,
+    spec: _Format,
+    rate: Fraction,
+    first: Any,
+    source: Any,
+    quality: int,
+    on_frame: Callable[[int, int], None] | None,
+) -> None:
+    """Write the frames (the first already read) and the opened sound source atomically."""
+    import av
+    import cv2
+
+    height, width = first.shape[:2]
     with (
         atomic_output(output) as temporary,
         av.open(str(temporary), mode="w", format=spec.container) as container,
@@ -87,7 +113,7 @@ def encode_video(
         stream.width, stream.height = width, height
         stream.pix_fmt = spec.pixel_format
         stream.options = spec.options(quality)
-        audio_input = _add_audio(container, audio) if audio is not None else None
+        audio_input = _add_audio(container, source) if source is not None else None
         for index, path in enumerate(frame_paths):
             pixels = first if index == 0 else cv2.imread(str(path), cv2.IMREAD_COLOR)
             if pixels is None or pixels.shape[:2] != (height, width):
@@ -101,16 +127,27 @@ def encode_video(
         container.mux(stream.encode())
         if audio_input is not None:
             _copy_audio(container, audio_input, len(frame_paths) / float(rate))
-    return Path(output)
 
 
-def _add_audio(container, audio: Path):
+def open_audio(audio: Path):
+    """The sound file opened for reading, or a VideoError saying why it is not one."""
     import av
 
-    source = av.open(str(audio))
+    try:
+        source = av.open(str(audio))
+    except av.FFmpegError:
+        raise VideoError(
+            f"{Path(audio).name} is not a sound file FFmpeg can read",
+            parameter="audio_file",
+            hint="use a WAV, MP3, FLAC, OGG, M4A or a video file with sound",
+        ) from None
     if not source.streams.audio:
         source.close()
-        raise VideoError(f"{audio} has no audio track")
+        raise VideoError(f"{Path(audio).name} has no audio track", parameter="audio_file")
+    return source
+
+
+def _add_audio(container, source):
     codec = "libopus" if container.format.name == "webm" else "aac"
     in_stream = source.streams.audio[0]
     out_stream = container.add_stream(codec, rate=in_stream.rate or 48000)
@@ -120,12 +157,9 @@ def _add_audio(container, audio: Path):
 def _copy_audio(container, audio_input, duration: float) -> None:
     """Re-encode the audio track, cut to the video's length."""
     source, in_stream, out_stream = audio_input
-    try:
-        for frame in source.decode(in_stream):
-            if frame.time is not None and frame.time >= duration:
-                break
-            frame.pts = None
-            container.mux(out_stream.encode(frame))
-        container.mux(out_stream.encode())
-    finally:
-        source.close()
+    for frame in source.decode(in_stream):
+        if frame.time is not None and frame.time >= duration:
+            break
+        frame.pts = None
+        container.mux(out_stream.encode(frame))
+    container.mux(out_stream.encode())

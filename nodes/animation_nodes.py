@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from deforum_core.render import (
     Stages,
     render_animation,
 )
+from deforum_core.render.run_folders import check_plain_name, latest_run_folder, reserve_run_folder
 from deforum_core.video_encoding import VIDEO_FORMATS, encode_video
 
 from .comfy_bridge import check_interrupt, output_directory, progress_reporter, resolve_input_file
@@ -25,7 +25,6 @@ from .widgets import schedule_validator, widgets
 
 CATEGORY = "Deforum"
 RUNS_FOLDER = "deforum"
-_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,79}$")
 
 
 @dataclass(frozen=True)
@@ -37,31 +36,25 @@ class DeforumRun:
     frames: int
 
 
-def _check_run_name(run_name: str) -> None:
-    if not _RUN_NAME.match(run_name or "") or ".." in run_name:
-        raise DeforumError(
-            f"Deforum Animate: run_name {run_name!r} must be a plain folder name (letters, digits, "
-            "spaces, _ . -), not a path; the run is saved under ComfyUI's output/deforum folder"
-        )
+RUN_NAME_HINT = "the run is saved as output/deforum/<run_name>_NNNN"
+VIDEO_NAME_HINT = "the video is saved in the run folder as <filename>.<video_format>"
 
 
 def _run_folder(run_name: str, resume: bool) -> Path:
-    """output/deforum/<run_name>_NNNN: the next free number, or the latest one to resume."""
-    _check_run_name(run_name)
+    """output/deforum/<run_name>_NNNN: a new folder with the next free number, reserved for
+    this render alone, or the latest one to resume."""
+    check_plain_name(run_name, parameter="run_name", what=RUN_NAME_HINT)
     root = output_directory() / RUNS_FOLDER
-    numbers = sorted(
-        int(path.name.rsplit("_", 1)[1])
-        for path in root.glob(f"{run_name}_*")
-        if path.is_dir() and path.name.rsplit("_", 1)[1].isdigit()
-    )
-    if resume:
-        if not numbers:
-            raise DeforumError(
-                f"Deforum Animate: no earlier run named {run_name!r} to resume in {root}; "
-                "turn resume off to start it"
-            )
-        return root / f"{run_name}_{numbers[-1]:04d}"
-    return root / f"{run_name}_{(numbers[-1] + 1 if numbers else 1):04d}"
+    if not resume:
+        return reserve_run_folder(root, run_name)
+    latest = latest_run_folder(root, run_name)
+    if latest is None:
+        raise DeforumError(
+            f"no earlier run named {run_name!r} to resume in {root}",
+            parameter="resume",
+            hint="turn resume off to start it",
+        )
+    return latest
 
 
 class DeforumAnimate:
@@ -209,9 +202,9 @@ class DeforumVideo:
         }
 
     def assemble(self, run, video_format, fps, quality, filename, audio_file=""):
-        _check_run_name(filename)
-        audio = resolve_input_file(audio_file) if audio_file else None
-        paths = RunDirectory(run.path).frame_paths()[: run.frames]
+        check_plain_name(filename, parameter="filename", what=VIDEO_NAME_HINT)
+        audio = resolve_input_file(audio_file, parameter="audio_file") if audio_file else None
+        paths = RunDirectory(run.path).frame_sequence(run.frames)
         output = run.path / f"{filename}.{video_format}"
         reporter = progress_reporter(len(paths))
         encode_video(

@@ -60,14 +60,30 @@ def input_directory() -> Path:
     return Path(folders.get_input_directory()) if folders else HEADLESS.input
 
 
-def resolve_input_file(name: str) -> Path:
+def resolve_input_file(name: str, *, parameter: str) -> Path:
     """A file named by a workflow, which must lie inside the input folder."""
     base = input_directory().resolve()
+    if "\x00" in name or any(ord(c) < 32 for c in name):
+        raise DeforumError(
+            f"{name!r} contains a control character", parameter=parameter,
+            hint="give the name of a file in ComfyUI's input folder",
+        )  # fmt: skip
     path = (base / name).resolve()
     if base not in path.parents:
-        raise DeforumError(f"{name!r} is outside the input folder {base}; use a file inside it")
+        raise DeforumError(
+            f"{name!r} is outside the input folder", parameter=parameter,
+            hint="use a file inside ComfyUI's input folder",
+        )  # fmt: skip
+    if path.is_dir():
+        raise DeforumError(
+            f"{name!r} is a folder, not a file", parameter=parameter,
+            hint="give the name of a file in ComfyUI's input folder",
+        )  # fmt: skip
     if not path.is_file():
-        raise DeforumError(f"{name!r} was not found in the input folder {base}; copy it there")
+        raise DeforumError(
+            f"{name!r} was not found in the input folder", parameter=parameter,
+            hint="copy the file into ComfyUI's input folder",
+        )  # fmt: skip
     return path
 
 

@@ -26,7 +26,7 @@ from ..fingerprint import tensor_digest
 from ..modes import KeyInputs
 from ..params import record
 from ..stages import BoundColorCoherence, FrameContext, RenderInfo
-from .rundir import SETTINGS_FILE, STATE_FILE, RunDirectory, quantize
+from .rundir import SETTINGS_FILE, STATE_FILE, RunDirectory, RunDirectoryError, quantize
 from .settings import AnimationSettings, RenderValues
 from .wiring import Stages
 
@@ -127,6 +127,12 @@ class _Loop:
     def _fit(self, image: torch.Tensor) -> torch.Tensor:
         """The init image at the render's size (resized like Deforum does), RGB."""
         image = image[:1, ..., :3]
+        if not torch.isfinite(image).all():
+            raise ScheduleError(
+                "the init image holds pixel values that are not numbers (NaN or infinite)",
+                parameter="init_image",
+                hint="check the node that made it",
+            )
         size = (self.settings.height, self.settings.width)
         if tuple(image.shape[1:3]) != size:
             resized = F.interpolate(image.permute(0, 3, 1, 2), size, mode="bicubic", antialias=True)
@@ -137,10 +143,10 @@ class _Loop:
         keys = self.settings.diffused_frames()
         previous, previous_key, reference, reference_key = None, None, None, None
         start = 0
-        if state is not None and state.get("last_key_frame") is not None:
-            previous_key = state["last_key_frame"]
-            previous = self.directory.read_frame(previous_key)
-            reference_key = state.get("reference_frame")
+        resume_key = self._resume_key(keys, state)
+        if resume_key is not None:
+            previous_key, previous = resume_key, self.directory.read_frame(resume_key)
+            reference_key = self._reference_key(keys, resume_key)
             if reference_key is not None:
                 reference = self.directory.read_frame(reference_key)
             start = keys.index(previous_key) + 1
@@ -149,9 +155,7 @@ class _Loop:
         for key in keys[start:]:
             self.callbacks.check_cancel()
             image = self._key_frame(key, previous, previous_key, reference)
-            if self.color is not None and (
-                reference is None or self.color.refreshes_reference(key)
-            ):
+            if self._takes_reference(key, reference is None):
                 reference, reference_key = image, key
             if previous is not None:
                 self._write_between(previous, previous_key, image, key)
@@ -169,11 +173,38 @@ class _Loop:
             self.directory.path, self.settings, self.written, last, self.camera.depth_calls
         )
 
-    def _takes_reference(self, key: int, reference: torch.Tensor | None) -> bool:
+    def _takes_reference(self, key: int, none_yet: bool) -> bool:
         """Whether this key's output becomes the colour coherence reference."""
         if self.color is None:
             return False
-        return reference is None or self.color.refreshes_reference(key)
+        return none_yet or self.color.refreshes_reference(key)
+
+    def _reference_key(self, keys: list[int], up_to: int) -> int | None:
+        """The key whose output is the colour reference once key `up_to` is done."""
+        reference = None
+        for key in keys[: keys.index(up_to) + 1]:
+            if self._takes_reference(key, reference is None):
+                reference = key
+        return reference
+
+    def _resume_key(self, keys: list[int], state: dict | None) -> int | None:
+        """The key a resume continues after: the saved one, or the last key before the first
+        frame that is missing or damaged (that block is rendered again, as it was)."""
+        saved = None if state is None else state.get("last_key_frame")
+        if saved is None:
+            return None
+        if saved not in keys:
+            raise RunDirectoryError(
+                f"{STATE_FILE} of {self.directory.path.name} names frame {saved!r}, which is not "
+                "a diffused frame of this render",
+                hint=f"delete {STATE_FILE} and the frames after the last good key, or start a "
+                "new render",
+            )
+        damaged = self.directory.first_damaged_frame(saved + 1)
+        if damaged is None:
+            return saved
+        earlier = [key for key in keys if key < damaged]
+        return earlier[-1] if earlier else None
 
     def _save_state(self, key: int, reference_key: int | None, *, complete: bool) -> None:
         state = {"last_key_frame": key, "reference_frame": reference_key, "complete": complete}
@@ -234,4 +265,13 @@ class _Loop:
             height=self.settings.height,
             image=picture,
         )
-        return quantize(self.diffuser.diffuse(request).image[:1, ..., :3])
+        image = self.diffuser.diffuse(request).image[:1, ..., :3]
+        if not torch.isfinite(image).all():
+            raise ScheduleError(
+                f"the diffuser returned pixels that are not numbers (cfg {values.cfg:g}, "
+                f"steps {values.steps})",
+                parameter="cfg_schedule",
+                frame=key,
+                hint="lower the cfg, or check that the model and VAE suit each other",
+            )
+        return quantize(image)

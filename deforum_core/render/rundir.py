@@ -43,6 +43,27 @@ def encode_png(frame: torch.Tensor) -> bytes:
     return encoded.tobytes()
 
 
+PNG_END = b"IEND\xaeB`\x82"
+_DAMAGED_HINTS = {
+    SETTINGS_FILE: "the run cannot be resumed without its settings: start a new render",
+    STATE_FILE: f"delete {STATE_FILE} to render the run again from its first frame, or start "
+    "a new render",
+}
+
+
+def _decoded_png(path: Path):
+    """The pixels of a whole PNG file (its end chunk present), or None."""
+    import cv2
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if not data.endswith(PNG_END):
+        return None
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
 def read_image(path: Path) -> torch.Tensor:
     """An image file (a frame PNG, or any format OpenCV reads) as [1, H, W, 3] in 0..1."""
     import cv2
@@ -78,15 +99,54 @@ class RunDirectory:
         """Written frames in order."""
         return sorted(self.path.glob("frame_*.png"))
 
+    def frame_sequence(self, count: int) -> list[Path]:
+        """The paths of frames 0..count-1, all of which must exist (a video never skips)."""
+        paths = [self.frame_path(index) for index in range(count)]
+        missing = [path.name for path in paths if not path.is_file()]
+        if missing:
+            shown = ", ".join(missing[:5]) + (
+                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            )
+            raise RunDirectoryError(
+                f"{self.path.name} lacks {shown} of its {count} frames",
+                hint="resume the render (Deforum Animate with resume on) to write them again",
+            )
+        return paths
+
+    def first_damaged_frame(self, count: int) -> int | None:
+        """The first of frames 0..count-1 that is missing, cut short or does not decode as a
+        frame of the first one's size; None when all are whole."""
+        size = None
+        for index in range(count):
+            pixels = _decoded_png(self.frame_path(index))
+            if pixels is None or (size is not None and pixels.shape != size):
+                return index
+            size = pixels.shape
+        return None
+
     def write_json(self, name: str, content: dict[str, Any]) -> None:
         data = json.dumps(content, indent=2, sort_keys=True).encode("utf-8")
         atomic_write(self.path / name, data)
 
     def read_json(self, name: str) -> dict[str, Any] | None:
+        """A record of the run, None when it is not there; a damaged one is an error naming
+        the file."""
         path = self.path / name
         if not path.is_file():
             return None
-        return json.loads(path.read_text(encoding="utf-8"))
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise RunDirectoryError(
+                f"{name} of run {self.path.name} is damaged ({error})",
+                hint=_DAMAGED_HINTS.get(name, "start a new render"),
+            ) from None
+        if not isinstance(content, dict):
+            raise RunDirectoryError(
+                f"{name} of run {self.path.name} is damaged (not a JSON object)",
+                hint=_DAMAGED_HINTS.get(name, "start a new render"),
+            )
+        return content
 
     def prepare(self, settings: dict[str, Any], *, resume: bool) -> dict[str, Any] | None:
         """Create the folder for a new render, or check it for a resume.

@@ -76,8 +76,9 @@ class AnimationSettings(ParameterTable):
         hint="use 1 or more steps", deforum_key="steps_schedule", aliases=("steps",),
     )  # fmt: skip
     cfg_schedule: Schedule = schedule(
-        "0:(7)", "Classifier-free guidance per frame.", deforum_key="cfg_scale_schedule",
-        aliases=("scale",),
+        "0:(7)", "Classifier-free guidance per frame.", low=0.0, high=100.0,
+        hint="Stable Diffusion works with about 1 to 30; higher values burn the picture",
+        deforum_key="cfg_scale_schedule", aliases=("scale",),
     )  # fmt: skip
     diffusion_cadence: int = integer(
         1,

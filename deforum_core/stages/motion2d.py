@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from ..errors import ScheduleError
 from ..geometry import SAMPLING_MODES
 from ..keyframes import Schedule
 from ..params import ParameterTable, choice, flag, schedule
@@ -82,6 +84,22 @@ class Motion2DStage(ParameterTable):
         return {"type": "Motion2D", **super().describe()}
 
 
+def _check_invertible(matrix: torch.Tensor, motion: Motion2D, frame: int) -> None:
+    """A camera that squashes the picture to a line or a point cannot be undone."""
+    determinant = float(torch.linalg.det(matrix))
+    if abs(determinant) > 1e-9 and math.isfinite(determinant):
+        return
+    if motion.zoom == 0:
+        raise ScheduleError(
+            f"zoom {motion.zoom:g} shrinks the picture to a point", parameter="zoom", frame=frame,
+            hint="use a zoom above 0: 1 holds still, 1.02 zooms in, 0.98 zooms out",
+        )  # fmt: skip
+    raise ScheduleError(
+        "the perspective flip turns the picture edge-on", parameter="perspective_flip_phi",
+        frame=frame, hint="keep perspective_flip_phi and perspective_flip_gamma within ±80",
+    )  # fmt: skip
+
+
 class BoundMotion2D:
     """The 2D camera of one render: each frame's source-to-destination matrix."""
 
@@ -89,6 +107,8 @@ class BoundMotion2D:
         self.stage = stage
         motions = values_for(stage, Motion2D, render)
         self.matrices = [motion_matrix(motion, render.width, render.height) for motion in motions]
+        for frame, (motion, matrix) in enumerate(zip(motions, self.matrices, strict=True)):
+            _check_invertible(matrix, motion, frame)
 
     def warp(self, frames: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
         """Move frames [B, H, W, C] by a matrix, with this stage's border and sampling."""

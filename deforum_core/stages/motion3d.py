@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from ..errors import ScheduleError
 from ..geometry import SAMPLING_MODES
 from ..keyframes import Schedule
 from ..params import ParameterTable, choice, flag, schedule
@@ -111,6 +112,12 @@ class BoundMotion3D:
             for camera in cameras
         ]
         self.fovs = [camera.fov for camera in cameras]
+        for frame, fov in enumerate(self.fovs):
+            if not 0.0 < fov < 180.0:
+                raise ScheduleError(
+                    f"{fov:g} is outside 0..180 (exclusive)", parameter="fov", frame=frame,
+                    hint="use a field of view in degrees such as 40",
+                )  # fmt: skip
 
     def warp(
         self,

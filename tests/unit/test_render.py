@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 from digests import frames_digest
+from recording_backend import RecordingBackend
 
-from deforum_core.diffusion.backend import DiffusionRequest, DiffusionResult
 from deforum_core.errors import ScheduleError
 from deforum_core.prompts import parse_prompt_schedule
 from deforum_core.render import (
@@ -21,30 +21,6 @@ from deforum_core.render import (
 from deforum_core.render.rundir import quantize
 from deforum_core.stages import ColorCoherenceStage, Motion2DStage, NoiseStage
 from deforum_core.warp2d import Motion2D, warp_2d
-
-
-class RecordingBackend:
-    """A stand-in diffuser: returns a random picture drawn from the request's seed, mixed
-    with the input by strength, and records every request."""
-
-    name = "recording"
-
-    def describe(self) -> dict:
-        return {"backend": self.name}
-
-    def __init__(self) -> None:
-        self.requests: list[DiffusionRequest] = []
-        self.outputs: list[torch.Tensor] = []
-
-    def diffuse(self, request: DiffusionRequest) -> DiffusionResult:
-        self.requests.append(request)
-        generator = torch.Generator().manual_seed(request.seed)
-        fresh = torch.rand(1, request.height, request.width, 3, generator=generator)
-        if request.image is not None:
-            fresh = request.image * request.strength + fresh * (1 - request.strength)
-        self.outputs.append(quantize(fresh))
-        return DiffusionResult(fresh, request.steps)
-
 
 PROMPTS = parse_prompt_schedule('{"0": "a cat", "6": "a dog"}')
 

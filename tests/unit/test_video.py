@@ -80,7 +80,7 @@ def test_sound_track_is_added_and_cut_to_the_video(run, tmp_path):
         ({"video_format": "avi"}, "unknown video format 'avi'"),
         ({"fps": 0}, "fps must be above 0"),
         ({"video_format": "gif", "audio": "tone.wav"}, "a GIF cannot carry sound"),
-        ({"audio": "missing.wav"}, "does not exist"),
+        ({"audio": "missing.wav"}, "is not there"),
     ],
 )
 def test_bad_requests_are_refused(run, tmp_path, arguments, message):
