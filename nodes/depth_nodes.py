@@ -29,8 +29,10 @@ from deforum_core.depth import (
     missing_file_error,
     resolve_model_type,
 )
+from deforum_core.errors import DeforumError
 
 from .comfy_bridge import folder_paths_module
+from .model_paths import typed_model_path
 
 CATEGORY = "Deforum/depth"
 DEPTH_FOLDER = "depth"
@@ -139,7 +141,12 @@ def resolve_weights(model_type: str, model_file: str, path: str) -> Path:
             raise missing_file_error(spec, model_file, folders)
         return Path(full)
     if path.strip():
-        candidate = Path(path.strip()).expanduser()
+        candidate = typed_model_path(path, parameter="path")
+        if candidate.is_dir():
+            raise DeforumError(
+                f"{path.strip()!r} is a folder, not a weights file", parameter="path",
+                hint=f"give the file itself, such as {spec.files[0]}",
+            )  # fmt: skip
         if not candidate.is_file():
             raise missing_file_error(spec, candidate, folders)
         return candidate

@@ -17,6 +17,7 @@ from deforum_core.prompts import PromptSchedule
 
 from .comfy_backend import ComfyBackend, comfy_sampler_names
 from .comfy_bridge import folder_paths_module
+from .model_paths import typed_model_path
 from .widgets import SEED_LIMIT
 
 CATEGORY = "Deforum/diffusion"
@@ -132,13 +133,15 @@ class DeforumDiffusersLoader:
         if ckpt_name != NO_CHECKPOINT:
             source = folder_paths_module().get_full_path("checkpoints", ckpt_name)
         elif path.strip():
-            source = path.strip()
+            source = typed_model_path(path, parameter="path")
         else:
             raise DiffusionError(
-                "Deforum Diffusers Loader: no model chosen",
+                "no model chosen",
+                parameter="ckpt_name",
                 hint=f"pick a ckpt_name, or set ckpt_name to {NO_CHECKPOINT} and fill in path",
             )
-        return (load_diffusers_backend(source, sampler=sampler, config=config.strip() or None),)
+        folder = typed_model_path(config, parameter="config") if config.strip() else None
+        return (load_diffusers_backend(source, sampler=sampler, config=folder),)
 
 
 class DeforumImg2Img:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -133,11 +132,12 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
         return _read_safetensors(path)
     try:
         content = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as error:  # an unrestricted pickle, or not a checkpoint at all
-        raise DepthModelError(
-            f"{path.name} is not a plain weights file that can be read safely: "
-            f"{_refusal(error)}. Use the official checkpoint or a .safetensors file."
-        ) from error
+    except Exception:  # an unrestricted pickle, or not a checkpoint at all
+        raise DepthModelError(  # never torch's text: it quotes the file and advises unsafe loads
+            f"{path.name} is not a plain weights file that can be read safely: it holds Python "
+            "objects, or is not a PyTorch checkpoint. Use the official checkpoint or a "
+            ".safetensors file."
+        ) from None
     for wrapper in ("model", "state_dict", "module"):
         if isinstance(content, Mapping) and isinstance(content.get(wrapper), Mapping):
             content = content[wrapper]
@@ -151,15 +151,6 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     return tensors, {}
 
 
-def _refusal(error: Exception) -> str:
-    """Why torch.load(weights_only=True) refused a file, in a few words (never torch's advice
-    to load it unrestricted)."""
-    wanted = re.search(r"GLOBAL ([\w.]+)", str(error))  # the code a pickle asks to run
-    if wanted:
-        return f"it holds Python objects (it asks for {wanted.group(1)})"
-    return "it holds Python objects, or is not a PyTorch checkpoint"
-
-
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     from safetensors import safe_open
 
@@ -169,11 +160,11 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
             metadata = dict(handle.metadata() or {})
             for key in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
                 tensors[key] = handle.get_tensor(key)
-    except Exception as error:  # safetensors' own error type: truncated or not safetensors
+    except Exception:  # safetensors' own error type: truncated, or not safetensors at all
         raise DepthModelError(
-            f"{path.name} is not a readable .safetensors file ({error}); it may be truncated "
-            "by an interrupted download. Download it again, or use the official checkpoint."
-        ) from error
+            f"{path.name} is not a readable .safetensors file; it may be truncated by an "
+            "interrupted download. Download it again, or use the official checkpoint."
+        ) from None
     return tensors, metadata
 
 

@@ -7,11 +7,11 @@ import importlib
 import os
 import sys
 import types
-from pathlib import Path
 
 import pytest
 import tiny_depth
 import torch
+from fake_comfy import FakeFolderPaths
 
 WIDGETS = {
     "DeforumDepthModel": ["model_type", "model_file", "path", "input_size"],
@@ -42,37 +42,6 @@ def depth(pack):
 @pytest.fixture
 def tiny_file(tmp_path, depth):
     return tiny_depth.write_tiny_depth_file(tmp_path / "tiny_small.safetensors", SMALL, seed=1)
-
-
-class FakeFolderPaths(types.ModuleType):
-    """The part of ComfyUI's folder_paths the depth nodes use."""
-
-    def __init__(self, models_dir: Path) -> None:
-        super().__init__("folder_paths")
-        self.models_dir = str(models_dir)
-        self.folder_names_and_paths = {
-            "checkpoints": ([str(models_dir / "checkpoints")], {".safetensors"})
-        }
-
-    def get_folder_paths(self, name):
-        return self.folder_names_and_paths[name][0]
-
-    def get_filename_list(self, name):
-        folders, extensions = self.folder_names_and_paths[name]
-        names = []
-        for folder in folders:
-            for root, _, files in os.walk(folder):
-                for file in files:
-                    if os.path.splitext(file)[1].lower() in extensions:
-                        names.append(os.path.relpath(os.path.join(root, file), folder))
-        return sorted(names)
-
-    def get_full_path(self, name, filename):
-        for folder in self.folder_names_and_paths[name][0]:
-            candidate = os.path.join(folder, filename)
-            if os.path.isfile(candidate):
-                return candidate
-        return None
 
 
 class FakeModelManagement(types.ModuleType):
@@ -193,7 +162,7 @@ def test_model_folder_registration_listing_and_official_names(
             model_file="depth_anything_v2_vits.safetensors",
         )
     with pytest.raises(depth.DepthModelFileNotFound, match=r"gone\.pth"):
-        load(depth_nodes, path=str(tmp_path / "gone.pth"))
+        load(depth_nodes, path=str(tmp_path / "models" / "depth" / "gone.pth"))
 
 
 def test_follows_comfyui_memory_management(depth_nodes, tiny_file, model_management):
