@@ -38,6 +38,7 @@ class Expression:
     names: frozenset[str]
     literal: float | None  # the value when the text is just a (signed) number
     _evaluator: Evaluator
+    operations: int = 0  # what one evaluation costs, in operations (at most MAX_OPERATIONS)
 
     @property
     def text(self) -> str:
@@ -98,4 +99,6 @@ def compile_expression(
     check_length(source, parameter)
     end = len(source) if end is None else end
     parsed = Parser(source, start, end, parameter, allowed_names).parse()
-    return Expression(source, start, end, parsed.names, parsed.literal, parsed.evaluator)
+    return Expression(
+        source, start, end, parsed.names, parsed.literal, parsed.evaluator, parsed.operations
+    )

@@ -36,6 +36,7 @@ class Parsed(NamedTuple):
     evaluator: Evaluator
     literal: float | None
     names: frozenset[str]
+    operations: int
 
 
 class Parser:
@@ -121,7 +122,7 @@ class Parser:
         token = self._current
         if token.kind != "end":
             raise self._unexpected(token)
-        return Parsed(evaluator, literal, frozenset(self.names))
+        return Parsed(evaluator, literal, frozenset(self.names), self.operations)
 
     def _unexpected(self, token: Token) -> ScheduleError:
         if token.kind == "op" and token.text == ")":

@@ -8,6 +8,7 @@ parentheses, a frame-0 key is optional, and keys past the last frame still shape
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .curves import INTERPOLATIONS, interpolate_segment, segment_slopes
@@ -17,6 +18,7 @@ from .expression import MAX_NESTING, Expression, check_length, compile_expressio
 VALUE_NAMES = frozenset({"t", "max_f", "s", "fps"})
 KEY_NAMES = frozenset({"max_f", "fps"})
 MAX_FRAME_KEY = 10**7
+CANCEL_CHECK_FRAMES = 2048
 
 __all__ = [
     "INTERPOLATIONS",
@@ -86,8 +88,26 @@ class Schedule:
         """The frame indices that carry a key."""
         return [frame for frame, _ in self.resolved_keys(max_frames, fps)]
 
-    def evaluate(self, max_frames: int, *, seed: int = 0, fps: float = 15.0) -> list[float]:
-        """The value on each of frames 0..max_frames-1."""
+    def cost(self, max_frames: int) -> int:
+        """An upper bound of the operations evaluate(max_frames) takes: every key once, and
+        the costliest expression key on every frame."""
+        keys = sum(entry.key.expression.operations + entry.value.operations for entry in self)
+        per_frame = max((e.value.operations for e in self if not e.is_numeric), default=0)
+        return keys + max_frames * (per_frame + 1)
+
+    def __iter__(self):
+        return iter(self.keyframes)
+
+    def evaluate(
+        self,
+        max_frames: int,
+        *,
+        seed: int = 0,
+        fps: float = 15.0,
+        check_cancel: Callable[[], None] | None = None,
+    ) -> list[float]:
+        """The value on each of frames 0..max_frames-1; check_cancel is called every
+        CANCEL_CHECK_FRAMES frames, so a long evaluation can be stopped."""
         _check_frame_count(max_frames, self.name)
         keys = self.resolved_keys(max_frames, fps)
         base = {"max_f": float(max_frames - 1), "s": float(seed), "fps": float(fps)}
@@ -103,6 +123,8 @@ class Schedule:
         values: list[float] = []
         segment = -1  # index of the last key at or before the current frame
         for frame in range(max_frames):
+            if check_cancel is not None and frame % CANCEL_CHECK_FRAMES == 0:
+                check_cancel()
             while segment + 1 < len(keys) and keys[segment + 1][0] <= frame:
                 segment += 1
             if segment < 0:

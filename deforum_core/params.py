@@ -15,7 +15,7 @@ Schedule fields are parsed once, when the dataclass is made: they hold a `Schedu
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -195,7 +195,13 @@ def _plain(value: Any) -> Any:
 
 
 def frame_values(
-    settings: Any, frame_type: type[FrameT], max_frames: int, *, seed: int = 0, fps: float = 15.0
+    settings: Any,
+    frame_type: type[FrameT],
+    max_frames: int,
+    *,
+    seed: int = 0,
+    fps: float = 15.0,
+    check_cancel: Callable[[], None] | None = None,
 ) -> list[FrameT]:
     """One `frame_type` per frame: each schedule's value on that frame under its frame name,
     and the settings' fixed values for the frame type's other fields.
@@ -204,7 +210,7 @@ def frame_values(
     """
     columns = {
         declared.frame_name: _column(declared, getattr(settings, declared.name), max_frames,
-                                     seed, fps)
+                                     seed, fps, check_cancel)
         for declared in params_of(type(settings))
         if declared.kind == SCHEDULE
     }  # fmt: skip
@@ -217,8 +223,15 @@ def frame_values(
     ]
 
 
-def _column(declared: Param, parsed: Schedule, max_frames: int, seed: int, fps: float) -> list:
-    values = parsed.evaluate(max_frames, seed=seed, fps=fps)
+def _column(
+    declared: Param,
+    parsed: Schedule,
+    max_frames: int,
+    seed: int,
+    fps: float,
+    check_cancel: Callable[[], None] | None,
+) -> list:
+    values = parsed.evaluate(max_frames, seed=seed, fps=fps, check_cancel=check_cancel)
     if declared.whole:
         values = [round(value) for value in values]
     for frame, value in enumerate(values):
@@ -230,6 +243,15 @@ def _column(declared: Param, parsed: Schedule, max_frames: int, seed: int, fps: 
                 hint=declared.hint or f"keep it within {declared.bounds_text()}",
             )
     return values
+
+
+def schedules_of(settings: Any) -> dict[str, Schedule]:
+    """A settings dataclass's parsed schedules, by parameter name."""
+    return {
+        declared.name: getattr(settings, declared.name)
+        for declared in params_of(type(settings))
+        if declared.kind == SCHEDULE
+    }
 
 
 def by_deforum_key(settings_types: Iterable[type]) -> dict[str, list[tuple[type, Param]]]:

@@ -10,8 +10,10 @@ between them, so conditioning can be interpolated.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import ScheduleError
@@ -35,6 +37,11 @@ class PromptTemplate:
     @property
     def is_static(self) -> bool:
         return all(isinstance(part, str) for part in self.parts)
+
+    @property
+    def operations(self) -> int:
+        """What rendering it once costs: its math, and one for the text."""
+        return 1 + sum(part.operations for part in self.parts if not isinstance(part, str))
 
     def render(self, variables: dict[str, float], *, parameter: str, frame: int) -> str:
         if self.is_static:
@@ -110,42 +117,47 @@ class PromptSchedule:
 
     def evaluate(self, max_frames: int, *, seed: int = 0, fps: float = 15.0) -> list[FramePrompt]:
         """The prompts for each of frames 0..max_frames-1."""
+        frames = self.frames(max_frames, seed=seed, fps=fps)
+        return [frames[frame] for frame in range(max_frames)]
+
+    def frames(self, max_frames: int, *, seed: int = 0, fps: float = 15.0) -> PromptFrames:
+        """The prompts of an animation of max_frames frames, each worked out when asked for
+        (a render asks only for the frames it diffuses)."""
         if not isinstance(max_frames, int) or max_frames < 1:
             raise ScheduleError(
                 f"max_frames must be a whole number of at least 1, got {max_frames!r}",
                 parameter=self.name,
             )
         keys = self._resolved_keys(max_frames, fps)
-        base = {"max_f": float(max_frames - 1), "s": float(seed), "fps": float(fps)}
-        frames: list[FramePrompt] = []
-        current = -1
-        for frame in range(max_frames):
-            while current + 1 < len(keys) and keys[current + 1][0] <= frame:
-                current += 1
-            here = max(current, 0)
-            following = min(here + 1, len(keys) - 1) if current >= 0 else here
-            key_frame, entry = keys[here]
-            next_key_frame, next_entry = keys[following]
-            variables = {**base, "t": float(frame)}
-            positive, negative = self._compose(entry.template, variables, frame)
-            if following == here:
-                next_positive, next_negative, blend = positive, negative, 0.0
-            else:
-                next_positive, next_negative = self._compose(next_entry.template, variables, frame)
-                blend = (frame - key_frame) / (next_key_frame - key_frame)
-            frames.append(
-                FramePrompt(
-                    frame,
-                    positive,
-                    negative,
-                    next_positive,
-                    next_negative,
-                    blend,
-                    key_frame,
-                    next_key_frame,
-                )
-            )
-        return frames
+        starts = tuple(key for key, _ in keys)
+        return PromptFrames(self, keys, starts, max_frames, seed, fps)
+
+    def cost(self, frames: int) -> int:
+        """An upper bound of the operations `frames` frames' prompts take to work out."""
+        templates = [entry.template.operations for entry in self.entries]
+        per_frame = 2 * max(templates) + self.positive.operations + self.negative.operations
+        return sum(entry.key.expression.operations for entry in self.entries) + frames * (
+            per_frame + 1
+        )
+
+    def prompt_at(
+        self, keys: list[tuple[int, PromptKey]], starts: tuple[int, ...], frame: int, base: dict
+    ) -> FramePrompt:
+        """The prompts of one frame, with the resolved keys and their frames (see frames())."""
+        current = bisect.bisect_right(starts, frame) - 1
+        here = max(current, 0)
+        following = min(here + 1, len(keys) - 1) if current >= 0 else here
+        key_frame, entry = keys[here]
+        next_key_frame, next_entry = keys[following]
+        variables = {**base, "t": float(frame)}
+        positive, negative = self._compose(entry.template, variables, frame)
+        if following == here:
+            next_positive, next_negative, blend = positive, negative, 0.0
+        else:
+            next_positive, next_negative = self._compose(next_entry.template, variables, frame)
+            blend = (frame - key_frame) / (next_key_frame - key_frame)
+        return FramePrompt(frame, positive, negative, next_positive, next_negative, blend,
+                           key_frame, next_key_frame)  # fmt: skip
 
     def _resolved_keys(self, max_frames: int, fps: float) -> list[tuple[int, PromptKey]]:
         by_frame = {entry.key.resolve(max_frames, fps): entry for entry in self.entries}
@@ -164,6 +176,32 @@ class PromptSchedule:
             _join(global_positive, positive),
             _join(negative, global_negative),
         )
+
+
+@dataclass(frozen=True)
+class PromptFrames(Sequence):
+    """The prompts of every frame of an animation, worked out frame by frame on demand."""
+
+    schedule: PromptSchedule
+    keys: list[tuple[int, PromptKey]]
+    starts: tuple[int, ...]  # the keys' frames, sorted
+    max_frames: int
+    seed: int
+    fps: float
+
+    def __len__(self) -> int:
+        return self.max_frames
+
+    def __getitem__(self, frame: int) -> FramePrompt:
+        if not 0 <= frame < self.max_frames:
+            raise IndexError(frame)
+        base = {"max_f": float(self.max_frames - 1), "s": float(self.seed), "fps": float(self.fps)}
+        return self.schedule.prompt_at(self.keys, self.starts, frame, base)
+
+    def key_frames(self) -> list[int]:
+        """The frames within the animation that carry a prompt (and frame 0)."""
+        inside = [key for key in self.starts if 0 <= key < self.max_frames]
+        return sorted({0, *inside})
 
 
 def _join(first: str, second: str) -> str:

@@ -113,7 +113,7 @@ class DeforumAnimate:
             },
         }
 
-    VALIDATE_INPUTS = schedule_validator(AnimationSettings)
+    VALIDATE_INPUTS = schedule_validator(AnimationSettings, with_frame_count=True)
 
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,

@@ -298,4 +298,4 @@ def _frame_text(prompts: PromptSchedule, frame: int, max_frames: int, seed: int)
             parameter="frame",
             hint="use a frame below max_frames, or raise max_frames",
         )
-    return FrameText.from_prompt(prompts.evaluate(max_frames, seed=seed)[frame])
+    return FrameText.from_prompt(prompts.frames(max_frames, seed=seed)[frame])

@@ -5,8 +5,9 @@ from __future__ import annotations
 from deforum_core.keyframes import INTERPOLATIONS, parse_schedule
 from deforum_core.plot import plot_schedule
 from deforum_core.prompts import PromptTexts, parse_prompt_schedule
+from deforum_core.render.budget import check_evaluation_cost
 
-from .widgets import FPS, MAX_FRAMES, S_VALUE, validation_result, widgets
+from .widgets import FPS, FRAME_COUNT, MAX_FRAMES, S_VALUE, validation_result, widgets
 
 CATEGORY = "Deforum/schedules"
 
@@ -64,10 +65,19 @@ class DeforumSchedule:
         }
 
     @classmethod
-    def VALIDATE_INPUTS(cls, schedule=None):
+    def VALIDATE_INPUTS(cls, schedule=None, max_frames=None):
+        """The text is parsed, and its math over max_frames frames kept within a render's
+        budget (max_frames is then checked here: ComfyUI leaves declared inputs to the node)."""
         if not isinstance(schedule, str):
             return True  # a linked input arrives at run time
-        return validation_result(lambda: parse_schedule(schedule, name="schedule"))
+
+        def check() -> None:
+            parsed = parse_schedule(schedule, name="schedule")
+            if max_frames is not None:
+                frames = FRAME_COUNT.check(max_frames)
+                check_evaluation_cost({"schedule": parsed.cost(frames)}, frames)
+
+        return validation_result(check)
 
     def build(self, schedule, max_frames, interpolation, s_value, fps, name):
         parsed = parse_schedule(schedule, name=name, interpolation=interpolation)
@@ -113,10 +123,9 @@ class DeforumPromptSchedule:
 
     def build(self, prompts, max_frames, positive, negative, s_value, fps):
         parsed = PromptTexts(prompts, positive, negative).parse()
-        frames = parsed.evaluate(max_frames, seed=s_value, fps=fps)
-        keyed = [
+        frames = parsed.frames(max_frames, seed=s_value, fps=fps)
+        keyed = [  # the summary shows the key frames: only they are worked out
             {"frame": frame.frame, "positive": frame.positive, "negative": frame.negative}
-            for frame in frames
-            if frame.frame == frame.key_frame or frame.frame == 0
+            for frame in (frames[index] for index in frames.key_frames())
         ]
         return {"ui": {"prompts": keyed}, "result": (parsed,)}

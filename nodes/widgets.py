@@ -14,6 +14,7 @@ from typing import Any
 from deforum_core.errors import DeforumError
 from deforum_core.params import BOOL, CHOICE, FLOAT, INT, SCHEDULE, Param, param_of, params_of
 from deforum_core.render import AnimationSettings
+from deforum_core.render.budget import check_evaluation_cost
 
 Widget = tuple[Any, dict[str, Any]]
 _TYPES = {SCHEDULE: "STRING", INT: "INT", FLOAT: "FLOAT", BOOL: "BOOLEAN"}
@@ -40,7 +41,8 @@ def widgets(settings_type: type) -> dict[str, Widget]:
     return {declared.name: widget(declared) for declared in params_of(settings_type)}
 
 
-MAX_FRAMES = widget(param_of(AnimationSettings, "max_frames"))
+FRAME_COUNT = param_of(AnimationSettings, "max_frames")
+MAX_FRAMES = widget(FRAME_COUNT)
 FPS = widget(param_of(AnimationSettings, "fps"))
 MAX_FRAMES_LIMIT = MAX_FRAMES[1]["max"]
 SEED_LIMIT = 2**32 - 1
@@ -79,22 +81,33 @@ def validation_result(check: Callable[[], object]) -> bool | str:
     return True
 
 
-def schedule_validator(settings_type: type) -> classmethod:
+def schedule_validator(settings_type: type, *, with_frame_count: bool = False) -> classmethod:
     """A VALIDATE_INPUTS for a stage node: parses the stage's schedule texts that arrive as
-    constants (linked ones arrive at run time).
+    constants (linked ones arrive at run time); with_frame_count also takes max_frames (then
+    checked here, as ComfyUI leaves declared inputs to the node) and refuses schedules whose
+    math over that many frames exceeds a render's budget (deforum_core/render/budget.py).
 
     ComfyUI passes VALIDATE_INPUTS the inputs its signature names, so the signature is made
     from the table: one keyword per schedule parameter.
     """
     schedules = {p.name: p for p in params_of(settings_type) if p.kind == SCHEDULE}
+    names = [*schedules, *(["max_frames"] if with_frame_count else [])]
 
-    def validate(cls, **texts: Any) -> bool | str:
+    def validate(cls, max_frames: Any = None, **texts: Any) -> bool | str:
         given = [(schedules[name], text) for name, text in texts.items() if isinstance(text, str)]
-        return validation_result(lambda: [declared.check(text) for declared, text in given])
+
+        def check() -> None:
+            parsed = {declared.name: declared.check(text) for declared, text in given}
+            if with_frame_count and max_frames is not None:
+                frames = FRAME_COUNT.check(max_frames)
+                costs = {name: schedule.cost(frames) for name, schedule in parsed.items()}
+                check_evaluation_cost(costs, frames)
+
+        return validation_result(check)
 
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
     validate.__signature__ = inspect.Signature(
         [inspect.Parameter("cls", keyword)]
-        + [inspect.Parameter(name, keyword, default=None) for name in schedules]
+        + [inspect.Parameter(name, keyword, default=None) for name in names]
     )
     return classmethod(validate)

@@ -26,6 +26,7 @@ from ..fingerprint import tensor_digest
 from ..modes import KeyInputs
 from ..params import record
 from ..stages import BoundColorCoherence, FrameContext, RenderInfo
+from .budget import check_evaluation_cost, check_frame_memory, render_costs
 from .rundir import SETTINGS_FILE, STATE_FILE, RunDirectory, RunDirectoryError, quantize
 from .settings import AnimationSettings, RenderValues
 from .wiring import Stages
@@ -89,6 +90,9 @@ def render_animation(
         saved = directory.read_json(SETTINGS_FILE) or {}
         settings = replace(settings, base_seed=saved.get("base_seed", -1))
     resolved = settings.with_resolved_seed()
+    check_frame_memory(resolved.width, resolved.height)
+    diffused = len(resolved.diffused_frames())
+    check_evaluation_cost(render_costs(resolved, stages, diffused), resolved.max_frames)
     loop = _Loop(resolved, stages, diffuser, directory, init_image, callbacks or RenderCallbacks())
     state = directory.prepare(run_record(resolved, stages, diffuser, init_image), resume=resume)
     return loop.run(state)
@@ -114,10 +118,10 @@ class _Loop:
         self.callbacks = callbacks
         self.init_image = None if init_image is None else self._fit(init_image)
         render = RenderInfo(settings.max_frames, settings.width, settings.height,
-                            settings.base_seed, settings.fps)  # fmt: skip
-        self.values = RenderValues.evaluate(settings)
-        self.prompts = stages.prompts.evaluate(settings.max_frames, seed=settings.base_seed,
-                                               fps=settings.fps)  # fmt: skip
+                            settings.base_seed, settings.fps, callbacks.check_cancel)  # fmt: skip
+        self.values = RenderValues.evaluate(settings, callbacks.check_cancel)
+        self.prompts = stages.prompts.frames(settings.max_frames, seed=settings.base_seed,
+                                             fps=settings.fps)  # fmt: skip
         self.prepare = [stage.bind(render) for stage in stages.prepare_stages()]
         colors = [stage for stage in self.prepare if isinstance(stage, BoundColorCoherence)]
         self.color = colors[0] if colors else None

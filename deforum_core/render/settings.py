@@ -3,6 +3,7 @@ values on every frame."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..diffusion.backend import check_size
@@ -137,10 +138,13 @@ class RenderValues:
     seeds: dict[int, int]
 
     @classmethod
-    def evaluate(cls, settings: AnimationSettings) -> RenderValues:
+    def evaluate(
+        cls, settings: AnimationSettings, check_cancel: Callable[[], None] | None = None
+    ) -> RenderValues:
         """For settings whose seed is resolved (see with_resolved_seed)."""
         frames = frame_values(settings, FrameSettings, settings.max_frames,
-                              seed=settings.base_seed, fps=settings.fps)  # fmt: skip
+                              seed=settings.base_seed, fps=settings.fps,
+                              check_cancel=check_cancel)  # fmt: skip
         diffused = settings.diffused_frames()
         seeds = seed_sequence(
             settings.seed_behavior,

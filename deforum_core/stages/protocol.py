@@ -8,6 +8,7 @@ both go through bind and apply, so a stage behaves the same in both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -28,6 +29,7 @@ class RenderInfo:
     height: int
     seed: int = 0
     fps: float = 15.0
+    check_cancel: Callable[[], None] | None = None  # called now and then while binding
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class FrameContext:
 
 def values_for(stage: Any, frame_type: type[FrameT], render: RenderInfo) -> list[FrameT]:
     """The stage's values on every frame of the render, as frame_type (see params.py)."""
-    return frame_values(stage, frame_type, render.max_frames, seed=render.seed, fps=render.fps)
+    return frame_values(stage, frame_type, render.max_frames, seed=render.seed, fps=render.fps,
+                        check_cancel=render.check_cancel)  # fmt: skip
 
 
 class BoundStage(Protocol):

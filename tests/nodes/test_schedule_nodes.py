@@ -92,16 +92,30 @@ def test_validate_inputs_reports_bad_text_at_queue_time(nodes):
     assert prompt_node.VALIDATE_INPUTS(prompts='{"0": "a `t/s`"}') is True
 
 
-def test_validate_inputs_declares_only_the_text_input(nodes):
+def test_validate_inputs_declares_only_what_it_checks(nodes):
     # ComfyUI repeats an error once per declared input and skips its own min/max and choice
-    # checks for declared inputs, so only the text is declared.
+    # checks for declared inputs: the text is declared, and the frame count the schedule's
+    # cost depends on, whose bounds the node then checks itself.
     import inspect
 
     declared = {
         name: list(inspect.signature(nodes[name].VALIDATE_INPUTS).parameters)
         for name in ("DeforumSchedule", "DeforumPromptSchedule")
     }
-    assert declared == {"DeforumSchedule": ["schedule"], "DeforumPromptSchedule": ["prompts"]}
+    assert declared == {
+        "DeforumSchedule": ["schedule", "max_frames"], "DeforumPromptSchedule": ["prompts"],
+    }  # fmt: skip
+    validate = nodes["DeforumSchedule"].VALIDATE_INPUTS
+    assert validate(schedule="0:(1)", max_frames=0).startswith("max_frames: 0 is outside 1..")
+    assert validate(schedule="0:(1)", max_frames=100_000) is True
+
+
+def test_schedule_math_over_too_many_frames_is_refused_at_queue_time(nodes):
+    heavy = "0:(" + "+".join(f"sin(t/{k})" for k in range(1, 301)) + ")"  # 899 operations
+    verdict = nodes["DeforumSchedule"].VALIDATE_INPUTS(schedule=heavy, max_frames=100_000)
+    assert verdict.startswith("schedule: working out the schedules for 100000 frames would take")
+    assert "more than the 25 million a render may spend" in verdict
+    assert nodes["DeforumSchedule"].VALIDATE_INPUTS(schedule=heavy, max_frames=1000) is True
 
 
 def test_validate_inputs_accepts_linked_inputs_it_cannot_see_yet(nodes):
