@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import ScheduleError
-from .expression import Expression, check_length, compile_expression
+from .expression import MAX_NESTING, Expression, check_length, compile_expression
 from .keyframes import VALUE_NAMES, FrameKey, parse_frame_key
 from .params import ParameterTable
 from .params import text as text_param
@@ -240,7 +240,33 @@ def parse_prompt_schedule(
     )
 
 
+def _check_json_depth(text: str, name: str) -> None:
+    """Refuse JSON nested deeper than a prompt schedule ever is (Python's parser would run
+    out of stack on a few thousand levels)."""
+    depth, in_string, escaped = 0, False, False
+    for position, character in enumerate(text):
+        if in_string:
+            escaped = not escaped and character == "\\"
+            in_string = escaped or character != '"'
+            continue
+        if character == '"':
+            in_string = True
+        elif character in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ScheduleError(
+                    f"JSON nested more than {MAX_NESTING} levels deep",
+                    parameter=name,
+                    text=text,
+                    position=position,
+                    hint=_JSON_HINT,
+                )
+        elif character in "]}":
+            depth -= 1
+
+
 def _json_pairs(text: str, name: str) -> list[tuple[str, str]]:
+    _check_json_depth(text, name)
     try:
         loaded = json.loads(text, object_pairs_hook=list)
     except json.JSONDecodeError as error:

@@ -10,6 +10,7 @@ from .depth_nodes import DeforumDepthModel, DeforumEstimateDepth
 from .diffusion_nodes import DeforumDiffuser, DeforumDiffusersLoader, DeforumImg2Img
 from .image_nodes import DeforumAddNoise, DeforumColorMatch, DeforumEnhanceImage, DeforumWarp2D
 from .motion_nodes import DeforumMotion2D, DeforumMotion3D
+from .routes import register_routes
 from .schedule_nodes import DeforumPromptSchedule, DeforumSchedule
 
 NODE_CLASS_MAPPINGS = {
@@ -53,3 +54,5 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumDepthModel": "Deforum Depth Model",
     "DeforumEstimateDepth": "Deforum Estimate Depth (image)",
 }
+
+register_routes()  # the page's live schedule summaries, when a ComfyUI server loads the pack

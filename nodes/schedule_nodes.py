@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from deforum_core.keyframes import INTERPOLATIONS, parse_schedule
 from deforum_core.plot import plot_schedule
-from deforum_core.prompts import PromptTexts, parse_prompt_schedule
+from deforum_core.prompts import PromptTexts
 from deforum_core.render.budget import check_evaluation_cost
+from deforum_core.summaries import prompt_summary, schedule_values
 
 from .widgets import FPS, FRAME_COUNT, MAX_FRAMES, S_VALUE, validation_result, widgets
 
@@ -21,7 +22,6 @@ class DeforumSchedule:
     )
     CATEGORY = CATEGORY
     FUNCTION = "build"
-    OUTPUT_NODE = True
     RETURN_TYPES = ("DEFORUM_SCHEDULE", "IMAGE")
     RETURN_NAMES = ("schedule", "plot")
     OUTPUT_TOOLTIPS = (
@@ -80,8 +80,8 @@ class DeforumSchedule:
         return validation_result(check)
 
     def build(self, schedule, max_frames, interpolation, s_value, fps, name):
-        parsed = parse_schedule(schedule, name=name, interpolation=interpolation)
-        values = parsed.evaluate(max_frames, seed=s_value, fps=fps)
+        options = {"name": name, "interpolation": interpolation, "seed": s_value, "fps": fps}
+        parsed, values = schedule_values(schedule, max_frames, **options)
         plot = plot_schedule(values, parsed.key_frames(max_frames, fps=fps), title=name)
         return {"ui": {"values": values}, "result": (parsed, plot.unsqueeze(0))}
 
@@ -96,7 +96,6 @@ class DeforumPromptSchedule:
     )
     CATEGORY = CATEGORY
     FUNCTION = "build"
-    OUTPUT_NODE = True
     RETURN_TYPES = ("DEFORUM_PROMPTS",)
     RETURN_NAMES = ("prompts",)
     OUTPUT_TOOLTIPS = ("The prompt schedule, evaluated per frame by the Deforum loop.",)
@@ -116,16 +115,14 @@ class DeforumPromptSchedule:
         }
 
     @classmethod
-    def VALIDATE_INPUTS(cls, prompts=None):
-        if not isinstance(prompts, str):
-            return True  # a linked input arrives at run time
-        return validation_result(lambda: parse_prompt_schedule(prompts))
+    def VALIDATE_INPUTS(cls, prompts=None, positive=None, negative=None):
+        """The prompts and the global texts (their backtick math too), as far as they are
+        constants; linked ones arrive at run time."""
+        texts = {"prompts": prompts, "positive": positive, "negative": negative}
+        given = {name: text for name, text in texts.items() if isinstance(text, str)}
+        return validation_result(lambda: PromptTexts(**given).parse())
 
     def build(self, prompts, max_frames, positive, negative, s_value, fps):
         parsed = PromptTexts(prompts, positive, negative).parse()
-        frames = parsed.frames(max_frames, seed=s_value, fps=fps)
-        keyed = [  # the summary shows the key frames: only they are worked out
-            {"frame": frame.frame, "positive": frame.positive, "negative": frame.negative}
-            for frame in (frames[index] for index in frames.key_frames())
-        ]
-        return {"ui": {"prompts": keyed}, "result": (parsed,)}
+        summary = prompt_summary(parsed, max_frames, seed=s_value, fps=fps)
+        return {"ui": summary, "result": (parsed,)}

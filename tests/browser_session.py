@@ -153,6 +153,8 @@ def comfy_page(
             page.on("console", lambda message: session.console.append(message))
             page.on("response", lambda response: session.responses.append(response))
             page.on("pageerror", lambda error: session.page_errors.append(str(error)))
+            if generation == "comfyui-2025":  # it opens its template browser for a new user
+                page.request.post(f"{base_url}/settings/Comfy.TutorialCompleted", data="true")
             page.goto(base_url, timeout=timeout_ms)
             try:
                 page.wait_for_function(APP_READY, timeout=timeout_ms)

@@ -383,6 +383,18 @@ class ComfyClient:
     def object_info(self) -> dict[str, Any]:
         return self.get_json("/object_info")
 
+    def post_json(self, path: str, body: Any, timeout: float = 30) -> tuple[int, Any]:
+        """POST a JSON body; return (HTTP status, JSON answer), errors included."""
+        request = urllib.request.Request(
+            self._url(path), data=json.dumps(body).encode("utf-8"),
+            headers={"Content-Type": "application/json"}, method="POST",
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
     def queue_prompt(
         self, prompt: Mapping[str, Any], workflow: Mapping[str, Any] | None = None
     ) -> tuple[int, dict[str, Any]]:

@@ -164,3 +164,36 @@ def test_queued_run_reaches_the_extension(browser: BrowserSession) -> None:
     )
     assert isinstance(summary, str) and summary.startswith("120 frames"), summary
     assert browser.console_errors() == []
+
+
+TYPE_INTO_WIDGET = """([nodeId, name, text]) => {
+    const node = window.app.graph.getNodeById(nodeId);
+    const widget = node.widgets.find((w) => w.name === name);
+    widget.value = text;
+    widget.callback?.(text);  // what the editor calls when the user changes the text
+}"""
+
+
+def test_typing_a_schedule_shows_its_summary_or_its_error(browser: BrowserSession) -> None:
+    """The schedule nodes ask the server while the text is typed, before anything runs."""
+    workflow = load_workflow(SCHEDULE_WORKFLOW)
+    browser.load_workflow(workflow)
+    (schedule,) = [node for node in workflow["nodes"] if node["type"] == "DeforumSchedule"]
+    (prompts,) = [node for node in workflow["nodes"] if node["type"] == "DeforumPromptSchedule"]
+    summary = "(id) => window.app.graph.getNodeById(id).deforumSummary ?? ''"
+
+    def shown(node_id: int, starts: str) -> str:
+        browser.page.wait_for_function(
+            f"([id, starts]) => ({summary})(id).startsWith(starts)", arg=[node_id, starts],
+            timeout=TIMEOUT_MS,
+        )  # fmt: skip
+        return browser.page.evaluate(summary, node_id)
+
+    assert shown(prompts["id"], "2 keyframed prompts") == "2 keyframed prompts"
+    browser.page.evaluate(TYPE_INTO_WIDGET, [schedule["id"], "schedule", "0:(1,02)"])
+    error = shown(schedule["id"], "⚠ zoom: decimal comma")
+    browser.page.screenshot(path=str(browser.screenshot_dir / "schedule_typo.png"))
+    assert error == "⚠ zoom: decimal comma: ',' is not a decimal separator"
+    browser.page.evaluate(TYPE_INTO_WIDGET, [schedule["id"], "schedule", "0:(1), 60:(2)"])
+    assert shown(schedule["id"], "120 frames") == "120 frames: 1 → 2 (min 1, max 2)"
+    assert browser.console_errors() == [] and browser.page_errors == []

@@ -121,12 +121,12 @@ def test_object_info_lists_every_node(
 @pytest.mark.parametrize("node_id", sorted(WIDGET_ORDER))
 def test_widget_order_is_the_public_contract(object_info: dict, node_id: str) -> None:
     assert list(object_info[node_id]["input"]["required"]) == WIDGET_ORDER[node_id]
-    assert object_info[node_id]["output_node"] is True
+    # not output nodes: a bad input anywhere refuses the whole prompt (they never run alone);
+    # their summaries come from /deforum/schedule while the text is typed
+    assert object_info[node_id]["output_node"] is False
 
 
-def test_queued_schedule_reports_values_plot_and_prompts(
-    comfyui_server: ComfyServer, pack: Any
-) -> None:
+def test_queued_schedule_reports_values_and_plot(comfyui_server: ComfyServer, pack: Any) -> None:
     entry = comfyui_server.client.run_prompt(schedule_prompt("0:(0), 30:(10), 60:(-10)", 61))
     outputs = entry["outputs"]
 
@@ -134,11 +134,7 @@ def test_queued_schedule_reports_values_plot_and_prompts(
     assert len(values) == 61
     for frame, (got, want) in enumerate(zip(values, expected_tri_values(), strict=True)):
         assert math.isclose(got, want, abs_tol=1e-9), (frame, got, want)
-
-    assert outputs["3"]["prompts"] == [
-        {"frame": 0, "positive": "photo of a lake at sunrise", "negative": "text"},
-        {"frame": 30, "positive": "photo of a lake at night", "negative": "blurry text"},
-    ]
+    assert "3" not in outputs  # the prompt schedule feeds nothing here, so it does not run
 
     preview = fetch_preview(comfyui_server, outputs["2"]["images"])
     assert preview.size == plot_size(pack)
@@ -147,6 +143,39 @@ def test_queued_schedule_reports_values_plot_and_prompts(
         comfyui_server.output_dir.parent / image["type"] / image["subfolder"] / image["filename"]
     )
     assert saved.is_file()
+
+
+def summary_request(prompt: dict[str, Any], node_id: str) -> dict[str, Any]:
+    """What the page sends to /deforum/schedule for a schedule node of an API prompt."""
+    inputs = dict(prompt[node_id]["inputs"])
+    if prompt[node_id]["class_type"] == "DeforumSchedule":
+        return {"kind": "schedule", "text": inputs.pop("schedule"), **inputs}
+    return {"kind": "prompts", "text": inputs.pop("prompts"), **inputs}
+
+
+def test_the_page_gets_summaries_as_the_nodes_would_give(comfyui_server: ComfyServer) -> None:
+    client = comfyui_server.client
+    prompt = schedule_prompt("0:(0), 30:(10), 60:(-10)", 61)
+    prompt["1"]["inputs"]["name"] = "summarized"  # a prompt of its own, not served from cache
+    ran = client.run_prompt(prompt)["outputs"]["1"]["values"]
+
+    status, schedule = client.post_json("/deforum/schedule", summary_request(prompt, "1"))
+    assert status == 200 and schedule["values"] == ran and schedule["key_frames"] == [0, 30, 60]
+    status, prompts = client.post_json("/deforum/schedule", summary_request(prompt, "3"))
+    assert status == 200 and prompts["prompts"] == [
+        {"frame": 0, "positive": "photo of a lake at sunrise", "negative": "text"},
+        {"frame": 30, "positive": "photo of a lake at night", "negative": "blurry text"},
+    ]
+    status, typo = client.post_json("/deforum/schedule", {"kind": "schedule", "text": "0:(1,02)",
+                                                         "name": "zoom"})  # fmt: skip
+    assert status == 200
+    assert typo["error"].startswith("zoom: decimal comma") and typo["position"] == 4
+    status, heavy = client.post_json("/deforum/schedule", {
+        "kind": "schedule", "max_frames": 100_000,
+        "text": "0:(" + "+".join(f"sin(t/{k})" for k in range(1, 301)) + ")",
+    })  # fmt: skip
+    assert status == 200 and "more than the 25 million a render may spend" in heavy["error"]
+    assert client.post_json("/deforum/schedule", {"kind": "video"})[1]["parameter"] == "kind"
 
 
 def test_invalid_schedule_is_rejected_at_queue_time(comfyui_server: ComfyServer) -> None:
@@ -162,17 +191,44 @@ def test_invalid_schedule_is_rejected_at_queue_time(comfyui_server: ComfyServer)
     assert client.get_json("/history") == history_before
 
 
-def test_invalid_schedule_beside_a_valid_output_is_reported_and_skipped(
-    comfyui_server: ComfyServer,
-) -> None:
-    """ComfyUI queues the outputs that validate and reports the others in node_errors."""
+def test_an_invalid_schedule_refuses_the_whole_prompt(comfyui_server: ComfyServer) -> None:
+    """With the prompt schedule beside it, nothing of the pack runs alone: HTTP 400."""
     client = comfyui_server.client
     status, body = client.queue_prompt(schedule_prompt("0:(1,02)", 61))
 
-    assert status == 200, body
+    assert status == 400, body
     assert "decimal separator" in json.dumps(body["node_errors"]["1"]), body
-    entry = client.wait_for_history(body["prompt_id"])
-    assert set(entry["outputs"]) == {"3"}
+    assert client.get_json("/queue") == {"queue_running": [], "queue_pending": []}
+
+
+def animate_prompt(prompts_inputs: dict[str, Any]) -> dict[str, Any]:
+    """A motion preview fed by a prompt schedule, so that ComfyUI validates the schedule."""
+    animate = {
+        "prompts": ["3", 0], "init_image": ["4", 0], "animation_mode": "None", "max_frames": 2,
+        "width": 64, "height": 64, "fps": 15.0, "base_seed": 1, "seed_behavior": "iter",
+        "seed_iter_N": 1, "seed_schedule": "0:(s)", "strength_schedule": "0:(0.65)",
+        "steps_schedule": "0:(25)", "cfg_schedule": "0:(7)", "diffusion_cadence": 1,
+        "init_strength": 0.65, "run_name": "refused", "resume": False, "output_frames": False,
+    }  # fmt: skip
+    return {
+        "3": {"class_type": "DeforumPromptSchedule", "inputs": prompts_inputs},
+        "4": {"class_type": "EmptyImage",
+              "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+        "5": {"class_type": "DeforumAnimate", "inputs": animate},
+    }  # fmt: skip
+
+
+def test_bad_global_prompt_math_and_deep_json_are_refused_at_queue_time(
+    comfyui_server: ComfyServer,
+) -> None:
+    inputs = dict(schedule_prompt("0:(1)", 61)["3"]["inputs"])
+    for change, expected in (
+        ({"positive": "photo of `sin(t`"}, "positive: unclosed '('"),
+        ({"prompts": '{"0": ' + "[" * 30_000 + "]" * 30_000 + "}"}, "nested more than 64"),
+    ):
+        status, body = comfyui_server.client.queue_prompt(animate_prompt({**inputs, **change}))
+        assert status == 400, body
+        assert expected in json.dumps(body["node_errors"]["3"]), body
 
 
 def node_id_of(prompt: dict[str, dict[str, Any]], class_type: str) -> str:
@@ -195,8 +251,12 @@ def test_example_workflow_runs_as_the_frontend_queues_it(
     assert all(1.0005 - 1e-9 <= value <= 1.0045 + 1e-9 for value in values)
     assert len(outputs[node_id_of(prompt, "PreviewImage")]["images"]) == 1
     # The frontend rewrites multiline text with {a|b} "dynamic prompts" unless the input says
-    # dynamicPrompts: False; Deforum's JSON prompts must arrive as written.
-    assert outputs[node_id_of(prompt, "DeforumPromptSchedule")]["prompts"][0] == {
+    # dynamicPrompts: False; Deforum's JSON prompts must arrive as written. The prompt
+    # schedule feeds no output here, so it does not run: its summary is what the page shows.
+    prompts_id = node_id_of(prompt, "DeforumPromptSchedule")
+    assert prompts_id not in outputs
+    request = summary_request(prompt, prompts_id)
+    assert comfyui_server.client.post_json("/deforum/schedule", request)[1]["prompts"][0] == {
         "frame": 0,
         "positive": "a lake by a mountain at sunrise",
         "negative": "",

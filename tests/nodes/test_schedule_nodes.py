@@ -103,8 +103,9 @@ def test_validate_inputs_declares_only_what_it_checks(nodes):
         for name in ("DeforumSchedule", "DeforumPromptSchedule")
     }
     assert declared == {
-        "DeforumSchedule": ["schedule", "max_frames"], "DeforumPromptSchedule": ["prompts"],
-    }  # fmt: skip
+        "DeforumSchedule": ["schedule", "max_frames"],
+        "DeforumPromptSchedule": ["prompts", "positive", "negative"],  # their backtick math
+    }
     validate = nodes["DeforumSchedule"].VALIDATE_INPUTS
     assert validate(schedule="0:(1)", max_frames=0).startswith("max_frames: 0 is outside 1..")
     assert validate(schedule="0:(1)", max_frames=100_000) is True

@@ -37,7 +37,8 @@ function summarize(message) {
 // output rows than input rows (widgets start below the slot rows), else under the node.
 function drawSummary(ctx, node, text) {
   const slotHeight = window.LiteGraph?.NODE_SLOT_HEIGHT ?? 20;
-  const inputRows = node.inputs?.length ?? 0;
+  // sockets only: the late-2025 frontend also lists every widget as an input
+  const inputRows = node.inputs?.filter((input) => !input.widget).length ?? 0;
   const outputRows = node.outputs?.length ?? 0;
   const besideOutputs = inputRows < outputRows;
   const y = besideOutputs ? (inputRows + 0.5) * slotHeight + 4 : node.size[1] + 14;
@@ -135,6 +136,62 @@ function addVideoPreview(nodeType) {
   };
 }
 
+const SUMMARY_ROUTE = "/deforum/schedule";
+const SUMMARY_DELAY_MS = 250;
+
+// Kept on the instance only: the summary is not saved into the workflow.
+function showSummary(node, answer) {
+  node.deforumSummary = answer?.error ? `⚠ ${answer.error.split("\n")[0]}` : summarize(answer);
+  node.deforumSummaryError = answer?.error ?? null;
+  node.setDirtyCanvas?.(true, false);
+}
+
+function widgetValue(node, name, fallback) {
+  const widget = node.widgets?.find((w) => w.name === name);
+  return widget === undefined ? fallback : widget.value;
+}
+
+// What the route needs to summarize the node as its widgets stand.
+function summaryRequest(node) {
+  const common = {
+    max_frames: widgetValue(node, "max_frames", 120),
+    s_value: widgetValue(node, "s_value", 0),
+    fps: widgetValue(node, "fps", 15),
+  };
+  if (node.type === "DeforumSchedule" || node.comfyClass === "DeforumSchedule") {
+    return {
+      ...common, kind: "schedule", text: widgetValue(node, "schedule", ""),
+      name: widgetValue(node, "name", "value"),
+      interpolation: widgetValue(node, "interpolation", "linear"),
+    };
+  }
+  return {
+    ...common, kind: "prompts", text: widgetValue(node, "prompts", ""),
+    positive: widgetValue(node, "positive", ""), negative: widgetValue(node, "negative", ""),
+  };
+}
+
+async function requestSummary(node) {
+  const request = summaryRequest(node);
+  if (typeof request.text !== "string") return; // a linked text: known only when it runs
+  try {
+    const response = await api.fetchApi(SUMMARY_ROUTE, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(request),
+    });
+    if (response.ok) showSummary(node, await response.json());
+  } catch {
+    // the server is gone for a moment: the summary stays as it was
+  }
+}
+
+// One request per pause in typing.
+function scheduleSummary(node) {
+  clearTimeout(node.deforumSummaryTimer);
+  node.deforumSummaryTimer = setTimeout(() => requestSummary(node), SUMMARY_DELAY_MS);
+}
+
 // Deforum Animate sends a progress preview with every frame; once it has run, its own ui
 // "images" (the last frame, saved in the run folder) replace them, instead of the frontend
 // showing the last progress preview beside the same frame.
@@ -161,12 +218,32 @@ app.registerExtension({
     if (LOOP_NODES.has(nodeData?.name)) dropProgressPreview(nodeType);
     if (!SUMMARY_NODES.has(nodeData?.name)) return;
 
+    // The summary is asked of the server whenever a widget changes (and when the node is
+    // created or loaded): the schedule nodes do not run on their own.
+    const onNodeCreated = nodeType.prototype.onNodeCreated;
+    nodeType.prototype.onNodeCreated = function () {
+      onNodeCreated?.apply(this, arguments);
+      for (const widget of this.widgets ?? []) {
+        const callback = widget.callback;
+        widget.callback = (...args) => {
+          const result = callback?.apply(widget, args);
+          scheduleSummary(this);
+          return result;
+        };
+      }
+      scheduleSummary(this);
+    };
+
+    const onConfigure = nodeType.prototype.onConfigure;
+    nodeType.prototype.onConfigure = function () {
+      onConfigure?.apply(this, arguments);
+      scheduleSummary(this);
+    };
+
     const onExecuted = nodeType.prototype.onExecuted;
     nodeType.prototype.onExecuted = function (message) {
       onExecuted?.apply(this, arguments);
-      // Kept on the instance only: the summary is not saved into the workflow.
-      this.deforumSummary = summarize(message);
-      this.setDirtyCanvas?.(true, false);
+      showSummary(this, message);
     };
 
     const onDrawForeground = nodeType.prototype.onDrawForeground;
