@@ -10,6 +10,7 @@ failure the temporary file is removed and the target is left as it was.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,9 @@ from .errors import DeforumError
 
 class FileWriteError(DeforumError):
     """A file could not be written (a full disk, a read-only or missing folder)."""
+
+
+_TEMPORARY = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.partial")
 
 
 def temporary_name(path: Path) -> Path:
@@ -51,6 +55,30 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         ) from error
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files in a folder that a killed writer left (those of a process
+    that is still running stay); returns what was deleted."""
+    removed = []
+    for path in Path(folder).glob(".*.partial*"):
+        match = _TEMPORARY.match(path.name)
+        if match and not _running(int(match.group(1))):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> Path:

@@ -115,6 +115,18 @@ class DeforumAnimate:
 
     VALIDATE_INPUTS = schedule_validator(AnimationSettings, with_frame_count=True)
 
+    @classmethod
+    def IS_CHANGED(cls, run_name="", resume=False, base_seed=0, **_inputs):
+        """Seed -1 draws a new seed, so every queue is a new render; a resumed run is done
+        again when its folder changed on disk (a frame deleted or damaged)."""
+        if base_seed == -1:
+            return float("nan")  # never equal to itself: ComfyUI runs the node again
+        if not resume:
+            return ""
+        root = output_directory() / RUNS_FOLDER
+        latest = latest_run_folder(root, run_name) if isinstance(run_name, str) else None
+        return RunDirectory(latest).listing() if latest else ""
+
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,
                 depth_model=None, **settings):  # fmt: skip
@@ -200,6 +212,11 @@ class DeforumVideo:
                 ),
             },
         }
+
+    @classmethod
+    def IS_CHANGED(cls, run=None, **_inputs):
+        """Encoded again when the run's frames or videos changed on disk."""
+        return RunDirectory(run.path).listing() if isinstance(run, DeforumRun) else ""
 
     def assemble(self, run, video_format, fps, quality, filename, audio_file=""):
         check_plain_name(filename, parameter="filename", what=VIDEO_NAME_HINT)

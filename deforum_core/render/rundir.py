@@ -8,6 +8,7 @@ uninterrupted run would have continued from.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import DeforumError
-from ..files import atomic_write
+from ..files import atomic_write, remove_stale_temporaries
 
 FRAME_PATTERN = "frame_{:05d}.png"
 SETTINGS_FILE = "settings.json"
@@ -113,6 +114,16 @@ class RunDirectory:
             )
         return paths
 
+    def listing(self) -> str:
+        """A short fingerprint of the files in the folder by name and size: it changes when
+        a frame or video is added, deleted or cut short, not when one is written again."""
+        digest = hashlib.sha256()
+        if self.path.is_dir():
+            for path in sorted(self.path.iterdir()):
+                if path.is_file() and not path.name.startswith("."):
+                    digest.update(f"{path.name}:{path.stat().st_size};".encode())
+        return digest.hexdigest()[:16]
+
     def first_damaged_frame(self, count: int) -> int | None:
         """The first of frames 0..count-1 that is missing, cut short or does not decode as a
         frame of the first one's size; None when all are whole."""
@@ -158,6 +169,7 @@ class RunDirectory:
         settings = json.loads(json.dumps(settings))  # as it reads back from the file
         saved = self.read_json(SETTINGS_FILE)
         if resume:
+            remove_stale_temporaries(self.path)  # what a killed render was writing
             if saved is None:
                 raise RunDirectoryError(
                     f"nothing to resume in {self.path}: it holds no {SETTINGS_FILE}; "

@@ -272,3 +272,30 @@ def test_workflow_file_is_ui_format() -> None:
     )
     for node in workflow["nodes"]:
         assert node["properties"]["Node name for S&R"] == node["type"]
+
+
+def test_a_typo_in_a_linked_motion_is_refused_where_comfyui_checks_it(
+    comfyui_server: ComfyServer,
+) -> None:
+    """The late-2025 server checks nodes behind optional inputs when the prompt is queued and
+    refuses it; the 2024 one checks them only when they run, where the motion node fails."""
+    prompts = dict(schedule_prompt("0:(1)", 61)["3"]["inputs"])
+    prompt = animate_prompt(prompts)
+    motion = {name: "0:(0)" for name in ("angle", "translation_x", "translation_y",
+                                         "perspective_flip_theta", "perspective_flip_phi",
+                                         "perspective_flip_gamma")}  # fmt: skip
+    motion.update(zoom="0:(1,02)", transform_center_x="0:(0.5)", transform_center_y="0:(0.5)",
+                  perspective_flip_fv="0:(53)", border="replicate", sampling="bicubic",
+                  enable_perspective_flip=False)  # fmt: skip
+    prompt["6"] = {"class_type": "DeforumMotion2D", "inputs": motion}
+    prompt["5"]["inputs"].update(motion=["6", 0], animation_mode="2D", run_name="typo")
+    status, body = comfyui_server.client.queue_prompt(prompt)
+    if comfyui_server.generation.name == "comfyui-2025":
+        assert status == 400, body
+        assert "zoom: decimal comma" in json.dumps(body["node_errors"]["6"])
+        return
+    assert status == 200, body
+    entry = comfyui_server.client.wait_for_history(body["prompt_id"])
+    (error,) = [data for kind, data in entry["status"]["messages"] if kind == "execution_error"]
+    assert error["node_type"] == "DeforumMotion2D"
+    assert error["exception_message"].startswith("zoom: decimal comma")

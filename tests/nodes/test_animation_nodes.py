@@ -88,3 +88,20 @@ def test_video_refuses_a_run_with_a_gap(pack, host, run):
     with pytest.raises(DeforumError, match=r"clip_0001 lacks frame_00001.png of its 3 frames"):
         video(pack, run)
     assert not list(run.path.glob("*.mp4"))
+
+
+def test_a_random_seed_renders_anew_and_a_changed_run_runs_again(pack, host, run):
+    animate_class = pack.NODE_CLASS_MAPPINGS["DeforumAnimate"]
+    drawn = animate_class.IS_CHANGED(run_name="clip", resume=False, base_seed=-1)
+    assert drawn != drawn  # NaN: ComfyUI never serves a seed -1 render from its cache
+    fixed = animate_class.IS_CHANGED(run_name="clip", resume=False, base_seed=1)
+    assert fixed == animate_class.IS_CHANGED(run_name="clip", resume=False, base_seed=1)
+    resumed = animate_class.IS_CHANGED(run_name="clip", resume=True, base_seed=1)
+    video_class = pack.NODE_CLASS_MAPPINGS["DeforumVideo"]
+    before = video_class.IS_CHANGED(run=run)
+    (run.path / "frame_00001.png").write_bytes(b"cut short")
+    assert animate_class.IS_CHANGED(run_name="clip", resume=True, base_seed=1) != resumed
+    assert video_class.IS_CHANGED(run=run) != before
+    rewritten = video_class.IS_CHANGED(run=run)
+    (run.path / "frame_00001.png").write_bytes(b"cut short")  # the same bytes written again
+    assert video_class.IS_CHANGED(run=run) == rewritten

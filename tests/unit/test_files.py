@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import inspect
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import deforum_core
 from deforum_core.errors import DeforumError, ScheduleError
-from deforum_core.files import FileWriteError, atomic_output, atomic_write, temporary_name
+from deforum_core.files import (
+    FileWriteError,
+    atomic_output,
+    atomic_write,
+    remove_stale_temporaries,
+    temporary_name,
+)
 
 
 def test_a_write_replaces_the_file_whole(tmp_path):
@@ -78,3 +86,15 @@ def test_the_base_error_carries_parameter_frame_position_and_fix():
     assert (error.parameter, error.frame, error.position) == ("zoom", 3, 4)
     assert str(DeforumError("plain")) == "plain"
     assert Path(inspect.getfile(DeforumError)).name == "errors.py"
+
+
+def test_what_a_killed_writer_left_is_removed_and_a_live_one_kept(tmp_path):
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    stale = tmp_path / f".frame_00003.{killed.pid}-0123abcd.partial.png"
+    live = temporary_name(tmp_path / "frame_00004.png")  # this process's own
+    other = tmp_path / ".hidden.partial-notes"  # not one of ours
+    for path in (stale, live, other):
+        path.write_bytes(b"x")
+    assert remove_stale_temporaries(tmp_path) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
