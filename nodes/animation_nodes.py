@@ -156,6 +156,12 @@ class DeforumAnimate:
         return {"ui": ui, "result": (run, frames, result.last_frame)}
 
 
+def _encoded(reporter, done: int, total: int) -> None:
+    """Progress of the encoding, and a cancel between its frames (nothing is left behind)."""
+    check_interrupt()
+    reporter(done - 1, total, None)
+
+
 def _depth_on_device(depth_model, animation: AnimationSettings):
     """Keep the depth model on the compute device for the render (ComfyUI makes room)."""
     if depth_model is None or not animation.mode.uses_depth_model:
@@ -226,7 +232,7 @@ class DeforumVideo:
         reporter = progress_reporter(len(paths))
         encode_video(
             paths, output, fps=fps or run.fps, video_format=video_format, quality=quality,
-            audio=audio, on_frame=lambda done, total: reporter(done - 1, total, None),
+            audio=audio, on_frame=lambda done, total: _encoded(reporter, done, total),
         )  # fmt: skip
         subfolder = run.path.relative_to(output_directory()).as_posix()
         entry = {"filename": output.name, "subfolder": subfolder, "type": "output"}

@@ -16,7 +16,7 @@ from deforum_core.errors import ScheduleError
 from deforum_core.prompts import PromptSchedule
 
 from .comfy_backend import ComfyBackend, comfy_sampler_names
-from .comfy_bridge import folder_paths_module
+from .comfy_bridge import check_interrupt, folder_paths_module
 from .model_paths import typed_model_path
 from .widgets import SEED_LIMIT
 
@@ -282,7 +282,9 @@ class DeforumImg2Img:
             if prompts is not None
             else FrameText(prompt, negative)
         )
-        request = DiffusionRequest(text, strength, steps, cfg, seed, width, height, image)
+        request = DiffusionRequest(
+            text, strength, steps, cfg, seed, width, height, image, check_cancel=check_interrupt
+        )
         try:
             result = diffuser.diffuse(request)
         except DiffusionError as error:

@@ -7,7 +7,8 @@ frame: strength, steps, cfg, seed, and the frame's prompts with their blend weig
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
@@ -55,6 +56,8 @@ class DiffusionRequest:
     width: int = 512
     height: int = 512
     image: torch.Tensor | None = None
+    # called before every sampler step, raising to stop (backends whose host does not check)
+    check_cancel: Callable[[], None] | None = field(default=None, compare=False)
 
     @property
     def size(self) -> tuple[int, int]:

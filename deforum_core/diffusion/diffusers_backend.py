@@ -116,6 +116,8 @@ class DiffusersBackend:
         step_takes_generator = "generator" in inspect.signature(scheduler.step).parameters
         extra = {"generator": generator} if step_takes_generator else {}
         for timestep in timesteps:
+            if request.check_cancel is not None:
+                request.check_cancel()
             model_input = torch.cat([latents, latents]) if guided else latents
             model_input = scheduler.scale_model_input(model_input, timestep)
             prediction = unet(model_input, timestep, **conditioning).sample

@@ -268,6 +268,7 @@ class _Loop:
             width=self.settings.width,
             height=self.settings.height,
             image=picture,
+            check_cancel=self.callbacks.check_cancel,
         )
         image = self.diffuser.diffuse(request).image[:1, ..., :3]
         if not torch.isfinite(image).all():

@@ -13,7 +13,7 @@ from ..geometry import SAMPLING_MODES
 from ..keyframes import Schedule
 from ..params import ParameterTable, choice, flag, schedule
 from ..warp2d import BORDER_MODES, Motion2D, motion_matrix, warp_frames
-from .protocol import FrameContext, RenderInfo, values_for
+from .protocol import FrameContext, RenderInfo, per_frame, values_for
 
 FLIP_TOOLTIPS = {
     "perspective_flip_theta": "Perspective flip: degrees about the viewing axis (like angle).",
@@ -106,7 +106,7 @@ class BoundMotion2D:
     def __init__(self, stage: Motion2DStage, render: RenderInfo) -> None:
         self.stage = stage
         motions = values_for(stage, Motion2D, render)
-        self.matrices = [motion_matrix(motion, render.width, render.height) for motion in motions]
+        self.matrices = per_frame(lambda m: motion_matrix(m, render.width, render.height), motions)
         for frame, (motion, matrix) in enumerate(zip(motions, self.matrices, strict=True)):
             _check_invertible(matrix, motion, frame)
 

@@ -14,7 +14,7 @@ from ..params import ParameterTable, choice, flag, schedule
 from ..warp2d import flip_matrix, warp_frames
 from ..warp3d import PADDING_MODES, Camera3D, rigid_motion, warp_3d
 from .motion2d import flip_schedule, perspective_flip_flag
-from .protocol import FrameContext, RenderInfo, values_for
+from .protocol import FrameContext, RenderInfo, per_frame, values_for
 
 UNUSED = "Kept from Deforum settings; has no effect on the picture."
 
@@ -105,12 +105,14 @@ class BoundMotion3D:
         cameras = values_for(stage, Camera3D, render)
         identity = torch.eye(3, dtype=torch.float64)
         self.motions = [rigid_motion(camera) for camera in cameras]
-        self.flips = [
-            flip_matrix(camera, render.width, render.height)
-            if camera.enable_perspective_flip
-            else identity
-            for camera in cameras
-        ]
+        self.flips = per_frame(
+            lambda camera: (
+                flip_matrix(camera, render.width, render.height)
+                if camera.enable_perspective_flip
+                else identity
+            ),
+            cameras,
+        )
         self.fovs = [camera.fov for camera in cameras]
         for frame, fov in enumerate(self.fovs):
             if not 0.0 < fov < 180.0:

@@ -14,9 +14,12 @@ from typing import Any, Protocol, TypeVar
 
 import torch
 
+from ..errors import DeforumError, ScheduleError
 from ..params import frame_values
 
 FrameT = TypeVar("FrameT")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,20 @@ def values_for(stage: Any, frame_type: type[FrameT], render: RenderInfo) -> list
     """The stage's values on every frame of the render, as frame_type (see params.py)."""
     return frame_values(stage, frame_type, render.max_frames, seed=render.seed, fps=render.fps,
                         check_cancel=render.check_cancel)  # fmt: skip
+
+
+def per_frame(make: Callable[[T], R], values: list[T]) -> list[R]:
+    """make(value) for every frame's value; an error names the frame it happened on."""
+    made = []
+    for frame, value in enumerate(values):
+        try:
+            made.append(make(value))
+        except DeforumError as error:
+            if error.frame is not None:
+                raise
+            raise ScheduleError(error.reason, parameter=error.parameter, frame=frame,
+                                hint=error.hint) from None  # fmt: skip
+    return made
 
 
 class BoundStage(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -185,3 +186,21 @@ def test_a_folder_of_another_pipeline_is_refused(tmp_path):
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "FluxPipeline"}))
     with pytest.raises(DiffusionError, match="holds a FluxPipeline pipeline"):
         load_diffusers_backend(tmp_path)
+
+
+def test_a_cancel_stops_the_sampler_between_steps(backend, unet_calls):
+    class Cancelled(Exception):
+        pass
+
+    checks = []
+
+    def cancel_at_the_third_step():
+        checks.append(1)
+        if len(checks) == 3:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        backend.diffuse(
+            dataclasses.replace(request(steps=8), check_cancel=cancel_at_the_third_step)
+        )
+    assert len(unet_calls) == 2  # two steps ran, the third was never started

@@ -193,8 +193,11 @@ DEPTH_3D = {"depth_model": ConstantDepth()}
         (lambda run: render(run, Stages(PROMPTS, Motion3DStage(fov="0:(40), 2:(180)"), **DEPTH_3D),
                             animation_mode="3D"),
          r"fov: 180 is outside 0..180 \(exclusive\) at frame 2"),
+        (lambda run: render(run, stages(enable_perspective_flip=True,
+                                        perspective_flip_fv="0:(53), 3:(0)")),
+         r"perspective_flip_fv: must lie between 0 and 180 degrees, got 0 at frame 3"),
     ],
-    ids=["zoom-0", "cfg-1e30", "nan-frames", "nan-init", "fov-180"],
+    ids=["zoom-0", "cfg-1e30", "nan-frames", "nan-init", "fov-180", "flip-fv-0"],
 )  # fmt: skip
 def test_numbers_that_cannot_render_name_parameter_frame_and_value(tmp_path, make, message):
     run = tmp_path / "run"
