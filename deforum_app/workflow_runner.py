@@ -184,7 +184,10 @@ def run_workflow(
                 name: results[str(value[0])][value[1]] if _is_link(value) else value
                 for name, value in node.get("inputs", {}).items()
             }
-            output = getattr(node_class(), node_class.FUNCTION)(**inputs)
+            try:
+                output = getattr(node_class(), node_class.FUNCTION)(**inputs)
+            except DeforumError as error:  # say which node, as ComfyUI's error panel does
+                raise WorkflowError(f"node {node_id} ({node['class_type']}): {error}") from None
             if isinstance(output, dict):
                 results[node_id] = tuple(output.get("result", ()))
                 reports[node_id] = output.get("ui", {})
