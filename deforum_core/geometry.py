@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Protocol
 
 import torch
 
 from .errors import DeforumError
 
 SAMPLING_MODES = ("bicubic", "bilinear", "nearest")
+
+
+class FlipAngles(Protocol):
+    """What the perspective flip needs of a frame's motion (2D or 3D), in degrees."""
+
+    perspective_flip_theta: float
+    perspective_flip_phi: float
+    perspective_flip_gamma: float
+    perspective_flip_fv: float
 
 
 def check_choice(value: str, choices: tuple[str, ...], parameter: str, what: str = "") -> str:
@@ -26,6 +36,16 @@ def check_choice(value: str, choices: tuple[str, ...], parameter: str, what: str
             hint=f"use one of {', '.join(choices)}",
         )  # fmt: skip
     return value
+
+
+def check_flip_fv(fv: float) -> float:
+    """A perspective flip's field of view, which must lie strictly between 0 and 180."""
+    if not 0.0 < fv < 180.0:
+        raise DeforumError(
+            f"must lie between 0 and 180 degrees, got {fv:g}", parameter="perspective_flip_fv",
+            hint="use a field of view such as 53",
+        )  # fmt: skip
+    return fv
 
 
 def axis_rotation(axis: int, degrees: float) -> torch.Tensor:

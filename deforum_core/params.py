@@ -45,6 +45,7 @@ class Param:
     multiline: bool = False
     whole: bool = False  # a schedule of whole numbers (its values are rounded)
     hint: str = ""  # how to fix a value outside low..high
+    appended: bool = False  # added after a release: an optional input, so old workflows load
 
     @property
     def frame_name(self) -> str:

@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
-from .errors import DeforumError
-from .geometry import SAMPLING_MODES, axis_rotation, check_choice, pixel_centres
+from .deforum_camera import deforum_flip_matrix
+from .geometry import (
+    SAMPLING_MODES,
+    FlipAngles,
+    axis_rotation,
+    check_choice,
+    check_flip_fv,
+    pixel_centres,
+)
 
 BORDER_MODES = ("replicate", "wrap", "reflect", "zeros")
 _PADDING = {"replicate": "border", "reflect": "reflection", "zeros": "zeros", "wrap": "border"}
@@ -42,15 +48,7 @@ class Motion2D:
     perspective_flip_phi: float = 0.0  # degrees about the horizontal axis
     perspective_flip_gamma: float = 0.0  # degrees about the vertical axis
     perspective_flip_fv: float = 53.0  # field of view of the flip camera, degrees
-
-
-class FlipAngles(Protocol):
-    """What the perspective flip needs of a frame's motion (2D or 3D), in degrees."""
-
-    perspective_flip_theta: float
-    perspective_flip_phi: float
-    perspective_flip_gamma: float
-    perspective_flip_fv: float
+    camera: str = "pinhole"  # the flip's: "pinhole" or "deforum" (deforum_camera.py)
 
 
 def motion_matrix(motion: Motion2D, width: int, height: int) -> torch.Tensor:
@@ -75,8 +73,15 @@ def motion_matrix(motion: Motion2D, width: int, height: int) -> torch.Tensor:
     )
     matrix = rotate_zoom @ translate
     if motion.enable_perspective_flip:
-        matrix = flip_matrix(motion, width, height) @ matrix
+        matrix = any_flip_matrix(motion, motion.camera, width, height) @ matrix
     return matrix
+
+
+def any_flip_matrix(angles: FlipAngles, camera: str, width: int, height: int) -> torch.Tensor:
+    """The perspective flip of a camera: Deforum's own, or the pinhole one (flip_matrix)."""
+    if camera == "deforum":
+        return deforum_flip_matrix(angles, width, height)
+    return flip_matrix(angles, width, height)
 
 
 def flip_matrix(angles: FlipAngles, width: int, height: int) -> torch.Tensor:
@@ -86,12 +91,7 @@ def flip_matrix(angles: FlipAngles, width: int, height: int) -> torch.Tensor:
     and gamma (vertical axis), placed at the distance where the field of view fv spans the
     image diagonal, and projected back so that zero angles give the identity.
     """
-    fv = angles.perspective_flip_fv
-    if not 0.0 < fv < 180.0:
-        raise DeforumError(
-            f"must lie between 0 and 180 degrees, got {fv:g}", parameter="perspective_flip_fv",
-            hint="use a field of view such as 53",
-        )  # fmt: skip
+    fv = check_flip_fv(angles.perspective_flip_fv)
     distance = math.hypot(width, height) / (2.0 * math.sin(math.radians(fv) / 2.0))
     # y points down: a negative turn about the viewing axis is counter-clockwise on screen,
     # so a positive theta turns the same way as a positive 2D angle

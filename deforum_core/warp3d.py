@@ -54,6 +54,7 @@ class Camera3D:
     perspective_flip_phi: float = 0.0
     perspective_flip_gamma: float = 0.0
     perspective_flip_fv: float = 53.0
+    aspect_ratio: float = 1.0  # the Deforum camera's depth stretch (deforum_camera.py)
 
 
 def rigid_motion(camera: Camera3D) -> torch.Tensor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from deforum_core.stages import Motion2DStage, Motion3DStage
+from deforum_core.stages.motion2d import PINHOLE
 
 from .widgets import schedule_validator, widgets
 
@@ -24,12 +25,18 @@ class DeforumMotion2D:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": widgets(Motion2DStage)}
+        return {
+            "required": widgets(Motion2DStage),
+            "optional": widgets(Motion2DStage, appended=True),
+        }
 
     VALIDATE_INPUTS = schedule_validator(Motion2DStage)
 
-    def build(self, **settings):
-        return (Motion2DStage(**settings),)
+    def build(self, camera=PINHOLE, **settings):
+        """camera is missing only from workflows saved before it existed: they keep the
+        pinhole flip they were made with (the frontend extension does the same for saved
+        UI workflows)."""
+        return (Motion2DStage(camera=camera, **settings),)
 
 
 class DeforumMotion3D:
@@ -48,9 +55,14 @@ class DeforumMotion3D:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": widgets(Motion3DStage)}
+        return {
+            "required": widgets(Motion3DStage),
+            "optional": widgets(Motion3DStage, appended=True),
+        }
 
     VALIDATE_INPUTS = schedule_validator(Motion3DStage)
 
-    def build(self, **settings):
-        return (Motion3DStage(**settings),)
+    def build(self, camera=PINHOLE, **settings):
+        """camera is missing only from workflows saved before it existed: they keep the
+        pinhole camera they were made with (as in DeforumMotion2D.build)."""
+        return (Motion3DStage(camera=camera, **settings),)

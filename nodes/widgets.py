@@ -36,9 +36,15 @@ def widget(declared: Param) -> Widget:
     return (kind or "STRING", options)
 
 
-def widgets(settings_type: type) -> dict[str, Widget]:
-    """Every parameter of a stage as a widget, in the stage's (the saved workflows') order."""
-    return {declared.name: widget(declared) for declared in params_of(settings_type)}
+def widgets(settings_type: type, *, appended: bool = False) -> dict[str, Widget]:
+    """A stage's parameters as widgets, in the stage's (the saved workflows') order: those of
+    the first release (`required`), or those appended since (`optional`, so that workflows
+    saved before them still load)."""
+    return {
+        declared.name: widget(declared)
+        for declared in params_of(settings_type)
+        if declared.appended == appended
+    }
 
 
 FRAME_COUNT = param_of(AnimationSettings, "max_frames")

@@ -548,6 +548,29 @@ def frontend_dynamic_prompt(text: str, choose: Callable[[list[str]], str] = lamb
     return prompt
 
 
+# What web/js/deforum.js sets on a node saved before an input was appended to it: the
+# motion nodes saved before their camera input keep the pinhole camera they rendered with.
+SAVED_BEFORE_APPENDED = {
+    "DeforumMotion2D": {"camera": "pinhole"},
+    "DeforumMotion3D": {"camera": "pinhole"},
+}
+
+
+def _appended_values(
+    node: Mapping[str, Any], node_def: Mapping[str, Any], missing: list[WidgetSlot]
+) -> list[Any]:
+    """Values for widgets a node was saved without, all optional inputs appended since: the
+    frontend shows their defaults, except what the pack's extension restores."""
+    optional = node_def.get("input", {}).get("optional") or {}
+    if any(slot.name not in optional for slot in missing):
+        return []  # not appended inputs: the count mismatch is reported
+    restored = SAVED_BEFORE_APPENDED.get(node["type"], {})
+    return [
+        restored.get(slot.name, _input_options(optional[slot.name]).get("default"))
+        for slot in missing
+    ]
+
+
 def _widget_inputs(
     node: Mapping[str, Any], node_def: Mapping[str, Any], upload_sent: bool
 ) -> dict[str, Any]:
@@ -557,6 +580,7 @@ def _widget_inputs(
     values = node.get("widgets_values") or []
     if isinstance(values, dict):  # some newer nodes save widgets by name
         values = [values.get(slot.name) for slot in layout]
+    values = [*values, *_appended_values(node, node_def, layout[len(values) :])]
     if len(values) != len(layout):
         raise HarnessError(
             f"node {node['id']} ({node['type']}) has {len(values)} widgets_values "

@@ -81,8 +81,8 @@ class Camera3D(StillCamera):
             return frame
         motion = _combined(self.motion.motions.__getitem__, 4, source, target)
         flip = _combined(self.motion.flips.__getitem__, 3, source, target)
-        fov = self.motion.fovs[max(source, target)]
-        return self.motion.warp(frame, self._depth_of(source, frame), motion, flip, fov)
+        depth = self._depth_of(source, frame)
+        return self.motion.warp(frame, depth, motion, flip, max(source, target))
 
     def forget_before(self, index: int) -> None:
         for old in [frame for frame in self.depths if frame < index]:

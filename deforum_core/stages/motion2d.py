@@ -28,6 +28,15 @@ def flip_schedule(name: str, default: str) -> Any:
     return schedule(default, FLIP_TOOLTIPS[name], deforum_key=name)
 
 
+CAMERAS = ("deforum", "pinhole")
+PINHOLE = "pinhole"  # what workflows saved before the camera choice render with
+
+
+def camera_choice(tooltip: str) -> Any:
+    """The camera input both motion nodes gained after their first release."""
+    return choice("deforum", CAMERAS, tooltip, appended=True)
+
+
 def perspective_flip_flag(tooltip: str) -> Any:
     return flag(
         False, tooltip, deforum_key="enable_perspective_flip", aliases=("flip_2d_perspective",)
@@ -76,6 +85,10 @@ class Motion2DStage(ParameterTable):
     perspective_flip_phi: Schedule = flip_schedule("perspective_flip_phi", "0:(0)")
     perspective_flip_gamma: Schedule = flip_schedule("perspective_flip_gamma", "0:(0)")
     perspective_flip_fv: Schedule = flip_schedule("perspective_flip_fv", "0:(53)")
+    camera: str = camera_choice(
+        "deforum: the perspective flip exactly as Deforum turns it (for settings made there). "
+        "pinhole: the picture plane turned and seen by a pinhole camera (the pack's first flip)."
+    )
 
     def bind(self, render: RenderInfo) -> BoundMotion2D:
         return BoundMotion2D(self, render)

@@ -7,13 +7,14 @@ from typing import Any
 
 import torch
 
+from ..deforum_camera import deforum_rigid_motion, deforum_warp_3d
 from ..errors import ScheduleError
 from ..geometry import SAMPLING_MODES
 from ..keyframes import Schedule
 from ..params import ParameterTable, choice, flag, schedule
-from ..warp2d import flip_matrix, warp_frames
+from ..warp2d import any_flip_matrix, warp_frames
 from ..warp3d import PADDING_MODES, Camera3D, rigid_motion, warp_3d
-from .motion2d import flip_schedule, perspective_flip_flag
+from .motion2d import PINHOLE, camera_choice, flip_schedule, perspective_flip_flag
 from .protocol import FrameContext, RenderInfo, per_frame, values_for
 
 UNUSED = "Kept from Deforum settings; has no effect on the picture."
@@ -87,8 +88,30 @@ class Motion3DStage(ParameterTable):
     occlusion_aware: bool = flag(
         False,
         "Resolve what the camera sees by depth: near things cover far ones, and uncovered "
-        "areas continue the background instead of stretching the near edge (slower).",
+        "areas continue the background instead of stretching the near edge (slower; pinhole "
+        "camera only).",
     )
+    camera: str = camera_choice(
+        "deforum: Deforum's own 3D camera and flip, so moves tuned in Deforum run at its speed. "
+        "pinhole: a true pinhole through the depth (the pack's first camera, with the "
+        "occlusion option)."
+    )
+    aspect_ratio: Schedule = schedule(
+        "0:(1)", "Deforum camera: stretches the depth motion sideways (1 as in Deforum).",
+        deforum_key="aspect_ratio_schedule", appended=True,
+    )  # fmt: skip
+    aspect_ratio_use_old_formula: bool = flag(
+        False, "Deforum camera: use width/height as the aspect ratio (Deforum's old formula).",
+        deforum_key="aspect_ratio_use_old_formula", appended=True,
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.occlusion_aware and self.camera != PINHOLE:
+            raise ScheduleError(
+                "occlusion_aware works with the pinhole camera", parameter="occlusion_aware",
+                hint="set camera to pinhole, or turn occlusion_aware off",
+            )  # fmt: skip
 
     def bind(self, render: RenderInfo) -> BoundMotion3D:
         return BoundMotion3D(self, render)
@@ -98,28 +121,37 @@ class Motion3DStage(ParameterTable):
 
 
 class BoundMotion3D:
-    """The 3D camera of one render: each frame's rigid motion, perspective flip and fov."""
+    """The 3D camera of one render: each frame's motion, perspective flip, fov and aspect."""
 
     def __init__(self, stage: Motion3DStage, render: RenderInfo) -> None:
         self.stage = stage
         cameras = values_for(stage, Camera3D, render)
         identity = torch.eye(3, dtype=torch.float64)
-        self.motions = [rigid_motion(camera) for camera in cameras]
+        deforum = stage.camera != PINHOLE
+        self.motions = [(deforum_rigid_motion if deforum else rigid_motion)(c) for c in cameras]
         self.flips = per_frame(
             lambda camera: (
-                flip_matrix(camera, render.width, render.height)
+                any_flip_matrix(camera, stage.camera, render.width, render.height)
                 if camera.enable_perspective_flip
                 else identity
             ),
             cameras,
         )
         self.fovs = [camera.fov for camera in cameras]
-        for frame, fov in enumerate(self.fovs):
+        old_formula = render.width / render.height
+        self.aspects = [
+            old_formula if stage.aspect_ratio_use_old_formula else camera.aspect_ratio
+            for camera in cameras
+        ]
+        for frame, (fov, aspect) in enumerate(zip(self.fovs, self.aspects, strict=True)):
             if not 0.0 < fov < 180.0:
                 raise ScheduleError(
                     f"{fov:g} is outside 0..180 (exclusive)", parameter="fov", frame=frame,
                     hint="use a field of view in degrees such as 40",
                 )  # fmt: skip
+            if not aspect > 0.0:
+                raise ScheduleError(f"{aspect:g} is not above 0", parameter="aspect_ratio",
+                                    frame=frame, hint="use 1, as Deforum does")  # fmt: skip
 
     def warp(
         self,
@@ -127,21 +159,23 @@ class BoundMotion3D:
         depth: torch.Tensor,
         motion: torch.Tensor,
         flip: torch.Tensor,
-        fov: float,
+        frame: int,
     ) -> torch.Tensor:
-        """The perspective flip (as Deforum, on the picture first), then the 3D move."""
+        """The perspective flip (as Deforum, on the picture first), then the 3D move, with
+        the field of view and aspect ratio of frame `frame`."""
         stage = self.stage
         if not torch.equal(flip, torch.eye(3, dtype=flip.dtype)):
             frames = warp_frames(frames, flip, border="replicate", sampling=stage.sampling_mode)
-        return warp_3d(
-            frames, depth, motion, fov, padding=stage.padding_mode,
-            sampling=stage.sampling_mode, occlusion_aware=stage.occlusion_aware,
-        )  # fmt: skip
+        sampling = {"padding": stage.padding_mode, "sampling": stage.sampling_mode}
+        if stage.camera != PINHOLE:
+            return deforum_warp_3d(frames, depth, motion, self.fovs[frame], self.aspects[frame],
+                                   **sampling)  # fmt: skip
+        return warp_3d(frames, depth, motion, self.fovs[frame],
+                       occlusion_aware=stage.occlusion_aware, **sampling)  # fmt: skip
 
     def apply(self, frames: torch.Tensor, context: FrameContext) -> torch.Tensor:
         """Move frames by the camera motion of frame context.index through context.depth."""
         index = context.index
         if context.depth is None:
             raise ValueError("a 3D move needs the depth of the frames in its context")
-        flip, fov = self.flips[index], self.fovs[index]
-        return self.warp(frames, context.depth, self.motions[index], flip, fov)
+        return self.warp(frames, context.depth, self.motions[index], self.flips[index], index)

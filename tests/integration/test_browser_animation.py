@@ -56,6 +56,27 @@ def test_workflow_opens_with_its_values(
     assert browser.console_errors() == [] and browser.page_errors == []
 
 
+@pytest.mark.parametrize("name", ["deforum_2d", "deforum_3d"])
+def test_a_workflow_saved_before_the_camera_input_keeps_its_camera(
+    browser: BrowserSession, object_info: dict, name: str
+) -> None:
+    """A motion node saved without the camera input gets the pinhole camera it rendered with
+    (the extension's doing); the other appended inputs show their defaults."""
+    workflow = load_workflow(REPO_ROOT / "tests" / "golden" / "saved_v0_1" / f"{name}.json")
+    (motion,) = [n for n in workflow["nodes"] if n["type"].startswith("DeforumMotion")]
+
+    loaded = browser.load_workflow(workflow)
+
+    assert loaded["missingDialog"] is None and loaded["unregistered"] == []
+    appended = {"DeforumMotion2D": ["pinhole"], "DeforumMotion3D": ["pinhole", "0:(1)", False]}
+    assert (
+        loaded["widgets"][str(motion["id"])] == motion["widgets_values"] + appended[motion["type"]]
+    )
+    assert loaded["queued"] == workflow_to_api_prompt(workflow, object_info)
+    assert loaded["queued"][str(motion["id"])]["inputs"]["camera"] == "pinhole"
+    assert browser.console_errors() == [] and browser.page_errors == []
+
+
 # Upload an init image like the LoadImage upload button, build LoadImage -> Deforum Animate
 # (motion preview: no diffuser) -> two Deforum Video nodes (mp4 and gif), return the workflow.
 BUILD_PREVIEW_GRAPH = """async ([pngBase64, frames, runName]) => {

@@ -83,8 +83,11 @@ def model_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"diffusers": root / "tiny-sd", "depth": root / DEPTH_FILE}
 
 
-def headless_copy(name: str, folder: Path, models: Mapping[str, Path], **animate: Any) -> Path:
-    """The headless twin with the tiny models and a small render."""
+def headless_copy(
+    name: str, folder: Path, models: Mapping[str, Path], animate: Mapping[str, Any],
+    nodes: Mapping[str, Mapping[str, Any]],
+) -> Path:  # fmt: skip
+    """The headless twin with the tiny models, a small render and the given node inputs."""
     workflow = json.loads((HEADLESS / f"{name}.json").read_text(encoding="utf-8"))
     for node in workflow.values():
         inputs = node["inputs"]
@@ -94,6 +97,7 @@ def headless_copy(name: str, folder: Path, models: Mapping[str, Path], **animate
             inputs.update(path=str(models["depth"]), input_size=56)
         if node["class_type"] == "DeforumAnimate":
             inputs.update(animate)
+        inputs.update(nodes.get(node["class_type"], {}))
     path = folder / f"{name}.json"
     path.write_text(json.dumps(workflow), encoding="utf-8")
     return path
@@ -110,22 +114,28 @@ def render(workflow: Path, out: Path, *options: str) -> Path:
 
 
 TINY_RENDER = {"width": SIZE, "height": SIZE, "steps_schedule": "0:(3)"}
+PINHOLE = {"DeforumMotion3D": {"camera": "pinhole"}}  # the 3D camera of the first release
 HEADLESS_RENDERS = {
-    "cli/deforum_2d": ("deforum_2d", {**TINY_RENDER, "max_frames": 7, "diffusion_cadence": 3}, ()),
-    "cli/deforum_still": ("deforum_still", TINY_RENDER, ()),
-    "cli/deforum_3d": ("deforum_3d", {**TINY_RENDER, "max_frames": 6}, ()),
+    "cli/deforum_2d": ("deforum_2d", {**TINY_RENDER, "max_frames": 7, "diffusion_cadence": 3}, (),
+                       {}),
+    "cli/deforum_still": ("deforum_still", TINY_RENDER, (), {}),
+    "cli/deforum_3d": ("deforum_3d", {**TINY_RENDER, "max_frames": 6}, (), {}),
+    "cli/deforum_3d_pinhole": ("deforum_3d", {**TINY_RENDER, "max_frames": 6}, (), PINHOLE),
     # the README's main job, shortened: the motion preview at the workflow's own size
-    "cli/deforum_2d_preview": ("deforum_2d", {"max_frames": 12}, ("--preview",)),
-    "cli/deforum_3d_preview": ("deforum_3d", {**TINY_RENDER, "max_frames": 7}, ("--preview",)),
-}
+    "cli/deforum_2d_preview": ("deforum_2d", {"max_frames": 12}, ("--preview",), {}),
+    "cli/deforum_3d_preview": ("deforum_3d", {**TINY_RENDER, "max_frames": 7}, ("--preview",), {}),
+    "cli/deforum_3d_preview_pinhole": (
+        "deforum_3d", {**TINY_RENDER, "max_frames": 7}, ("--preview",), PINHOLE,
+    ),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(HEADLESS_RENDERS))
 def test_headless_twins_render_the_recorded_frames(
     name: str, model_folders: dict[str, Path], tmp_path: Path
 ) -> None:
-    workflow_name, animate, options = HEADLESS_RENDERS[name]
-    workflow = headless_copy(workflow_name, tmp_path, model_folders, **animate)
+    workflow_name, animate, options, nodes = HEADLESS_RENDERS[name]
+    workflow = headless_copy(workflow_name, tmp_path, model_folders, animate, nodes)
     check(name, run_digests(render(workflow, tmp_path / "out", *options)))
 
 
@@ -138,10 +148,13 @@ def depth_in_server(comfyui_server: ComfyServer) -> str:
     return DEPTH_FILE
 
 
+SAVED_V0_1 = REPO_ROOT / "tests" / "golden" / "saved_v0_1"
 UI_RENDERS = {
-    "deforum_2d": {"max_frames": 12, "diffusion_cadence": 3},
-    "deforum_still": {},
-    "deforum_3d": {"max_frames": 8},
+    "deforum_2d": (WORKFLOWS / "deforum_2d.json", {"max_frames": 12, "diffusion_cadence": 3}),
+    "deforum_still": (WORKFLOWS / "deforum_still.json", {}),
+    "deforum_3d": (WORKFLOWS / "deforum_3d.json", {"max_frames": 8}),
+    # a workflow saved before the camera input: it renders with the pinhole camera, as then
+    "deforum_3d_saved_v0_1": (SAVED_V0_1 / "deforum_3d.json", {"max_frames": 8}),
 }
 
 
@@ -151,15 +164,16 @@ def test_ui_workflows_render_the_recorded_frames_in_comfyui(
     name: str, comfyui_server: ComfyServer, object_info: dict, checkpoint: str,
     depth_in_server: str,
 ) -> None:  # fmt: skip
-    workflow_name, animate = name, UI_RENDERS[name]
-    workflow = load_workflow(WORKFLOWS / f"{workflow_name}.json")
+    path, animate = UI_RENDERS[name]
+    workflow_name = path.stem
+    workflow = load_workflow(path)
     set_widgets(workflow, object_info, "CheckpointLoaderSimple", ckpt_name=TINY_CHECKPOINT)
     if workflow_name == "deforum_3d":
         set_widgets(workflow, object_info, "DeforumDepthModel", model_file=DEPTH_FILE,
                     input_size=56)  # fmt: skip
         set_widgets(workflow, object_info, "DeforumMotion3D", save_depth_maps=True)
     set_widgets(
-        workflow, object_info, "DeforumAnimate", run_name=f"digest_{workflow_name}",
+        workflow, object_info, "DeforumAnimate", run_name=f"digest_{name}",
         width=SIZE, height=SIZE, steps_schedule="0:(2)", **animate,
     )  # fmt: skip
     prompt = workflow_to_api_prompt(workflow, object_info)

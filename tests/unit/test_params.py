@@ -48,7 +48,8 @@ def test_every_parameter_is_declared_whole(table):
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.__name__)
 def test_node_widgets_are_the_table(pack, table):
     """Each stage's node shows its parameters with the engine's defaults, bounds, choices."""
-    inputs = pack.NODE_CLASS_MAPPINGS[NODE_OF[table]].INPUT_TYPES()["required"]
+    declared_inputs = pack.NODE_CLASS_MAPPINGS[NODE_OF[table]].INPUT_TYPES()
+    inputs = {**declared_inputs["required"], **declared_inputs.get("optional", {})}
     for declared in params_of(table):
         kind, options = inputs[declared.name]
         assert options["default"] == declared.default, declared.name

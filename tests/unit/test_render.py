@@ -216,7 +216,8 @@ class ConstantDepth:
 def motion_3d(**schedules):
     from deforum_core.stages import Motion3DStage
 
-    return Motion3DStage(**{"translation_z": "0:(0)", **schedules}, sampling_mode="bilinear")
+    return Motion3DStage(**{"translation_z": "0:(0)", **schedules}, sampling_mode="bilinear",
+                         camera="pinhole")  # fmt: skip
 
 
 @pytest.mark.parametrize(("cadence", "frames_count", "diffused"), [(1, 8, 8), (4, 9, 3)])
@@ -238,7 +239,7 @@ def test_3d_with_a_real_depth_architecture_saves_16_bit_depth_maps(tmp_path):
     from deforum_core.stages import Motion3DStage
 
     estimator = tiny_depth_estimator()
-    motion = Motion3DStage(translation_z="0:(8)", save_depth_maps=True)
+    motion = Motion3DStage(translation_z="0:(8)", save_depth_maps=True, camera="pinhole")
     result = render_animation(
         settings(animation_mode="3D", max_frames=5, diffusion_cadence=2),
         Stages(PROMPTS, motion, depth_model=estimator), RecordingBackend(), tmp_path / "r",

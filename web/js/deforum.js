@@ -8,6 +8,9 @@ const SUMMARY_NODES = new Set(["DeforumSchedule", "DeforumPromptSchedule"]);
 const VIDEO_NODES = new Set(["DeforumVideo"]);
 const LOOP_NODES = new Set(["DeforumAnimate"]);
 const VIDEO_WIDGET = "deforum_video_preview";
+// How many widgets the motion nodes had before their camera input was appended: a node saved
+// then keeps the pinhole camera it rendered with (new nodes default to Deforum's camera).
+const WIDGETS_BEFORE_CAMERA = { DeforumMotion2D: 13, DeforumMotion3D: 18 };
 const VIDEO_MIN_HEIGHT = 160;
 
 function formatNumber(value) {
@@ -192,6 +195,16 @@ function scheduleSummary(node) {
   node.deforumSummaryTimer = setTimeout(() => requestSummary(node), SUMMARY_DELAY_MS);
 }
 
+function keepSavedCamera(nodeType, count) {
+  const onConfigure = nodeType.prototype.onConfigure;
+  nodeType.prototype.onConfigure = function (info) {
+    onConfigure?.apply(this, arguments);
+    if (!Array.isArray(info?.widgets_values) || info.widgets_values.length !== count) return;
+    const camera = this.widgets?.find((w) => w.name === "camera");
+    if (camera) camera.value = "pinhole";
+  };
+}
+
 // Deforum Animate sends a progress preview with every frame; once it has run, its own ui
 // "images" (the last frame, saved in the run folder) replace them, instead of the frontend
 // showing the last progress preview beside the same frame.
@@ -216,6 +229,8 @@ app.registerExtension({
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (VIDEO_NODES.has(nodeData?.name)) addVideoPreview(nodeType);
     if (LOOP_NODES.has(nodeData?.name)) dropProgressPreview(nodeType);
+    const before = WIDGETS_BEFORE_CAMERA[nodeData?.name];
+    if (before !== undefined) keepSavedCamera(nodeType, before);
     if (!SUMMARY_NODES.has(nodeData?.name)) return;
 
     // The summary is asked of the server whenever a widget changes (and when the node is
