@@ -1,7 +1,9 @@
-"""Command line: `deforum-comfy render ...`, `schedule ...` and `prompts ...`.
+"""Command line: `deforum-comfy render`, `run`, `settings`, `schedule` and `prompts`.
 
-`render` runs a workflow of this pack's nodes without ComfyUI; `schedule` and `prompts`
-evaluate keyframe strings exactly as the nodes do, so they can be checked and scripted.
+`render` runs a workflow of this pack's nodes without ComfyUI; `run` renders a Deforum
+settings file as Deforum would and `settings` prints how the pack imports one; `schedule`
+and `prompts` evaluate keyframe strings exactly as the nodes do, so they can be checked and
+scripted.
 Every bad input is answered with `error: <what is wrong and how to fix it>` and exit
 status 2, never a traceback.
 """
@@ -62,6 +64,24 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--init", type=Path, help="init image for --preview (default: a pattern)")
     render.add_argument("--input", type=Path, default=Path("."), help="folder of input files")
 
+    run = commands.add_parser("run", help="render a Deforum settings file as Deforum would")
+    run.add_argument("settings", type=Path, help="a Deforum settings file (deforum_settings.txt)")
+    run.add_argument("--preview", action="store_true",
+                     help="motion preview: no diffusion, the camera moves the init image (or a "
+                     "test pattern); no weights needed")  # fmt: skip
+    run.add_argument("--model", type=Path, help="SD checkpoint file or diffusers folder")
+    run.add_argument(
+        "--depth", type=Path, help="depth weights for 3D (MiDaS v3 or Depth Anything V2)"
+    )
+    run.add_argument("--max-frames", type=_positive, help="render only the first N frames")
+    run.add_argument("--size", type=_size, help="override the frame size, WxH (multiples of 8)")
+    run.add_argument("--input", type=Path, default=Path("."),
+                     help="folder of the files the settings name (else: next to it)")  # fmt: skip
+    run.add_argument("--out", type=Path, default=Path("output"), help="output folder")
+
+    settings = commands.add_parser("settings", help="print how a Deforum settings file imports")
+    settings.add_argument("settings", type=Path, help="a Deforum settings file")
+
     schedule = commands.add_parser("schedule", help="evaluate a keyframe schedule per frame")
     schedule.add_argument("text", help="keyframes, or @file")
     schedule.add_argument("--frames", type=int, default=120, help="max_frames (default 120)")
@@ -107,6 +127,43 @@ def _run_render(arguments: argparse.Namespace) -> None:
             print(f"video: {HEADLESS.output / video['subfolder'] / video['filename']}")
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not WxH, such as 64x64")
+    return int(width), int(height)
+
+
+def _run_settings_file(arguments: argparse.Namespace) -> None:
+    from .settings_run import RunRequest, run_settings_file
+
+    request = RunRequest(
+        arguments.settings, arguments.out, arguments.input, preview=arguments.preview,
+        model=arguments.model, depth=arguments.depth, max_frames=arguments.max_frames,
+        size=arguments.size,
+    )  # fmt: skip
+    outcome = run_settings_file(request, log=lambda line: print(line, file=sys.stderr))
+    print(f"frames: {outcome.run_dir} ({outcome.frames} written)")
+    for video in outcome.videos:
+        print(f"video: {video}")
+
+
+def _print_settings(arguments: argparse.Namespace) -> None:
+    from deforum_core.settings_file import format_report, read_settings_file
+
+    from .settings_run import describe_import
+
+    imported = read_settings_file(arguments.settings)
+    print(describe_import(imported))
+    print(format_report(imported.report))
+
+
 def _run_schedule(arguments: argparse.Namespace) -> None:
     parsed = parse_schedule(
         _text(arguments.text, "the schedule"),
@@ -142,7 +199,13 @@ def _run_prompts(arguments: argparse.Namespace) -> None:
         print(json.dumps(frame.__dict__, ensure_ascii=False))
 
 
-COMMANDS = {"render": _run_render, "schedule": _run_schedule, "prompts": _run_prompts}
+COMMANDS = {
+    "render": _run_render,
+    "run": _run_settings_file,
+    "settings": _print_settings,
+    "schedule": _run_schedule,
+    "prompts": _run_prompts,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

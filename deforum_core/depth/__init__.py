@@ -16,6 +16,7 @@ from .convention import (
 )
 from .depth_maps import DepthRange, read_depth_map, save_depth_map
 from .estimator import DepthEstimator, network_input_size
+from .flat import FlatDepth
 from .loading import (
     WEIGHT_EXTENSIONS,
     DepthModelError,
@@ -43,6 +44,7 @@ __all__ = [
     "DepthModelMismatch",
     "DepthModelSpec",
     "DepthRange",
+    "FlatDepth",
     "blend_depth",
     "build_network",
     "deforum_depth",

@@ -23,6 +23,9 @@ class SchedulerSpec:
 
 _KARRAS = {"use_karras_sigmas": True}
 _DPMPP_2M = {"algorithm_type": "dpmsolver++", "solver_order": 2}
+_EXPONENTIAL = {"use_exponential_sigmas": True}
+_DPMPP_2M_SDE = {"algorithm_type": "sde-dpmsolver++", "solver_order": 2}
+_DPMPP_3M_SDE = {"algorithm_type": "sde-dpmsolver++", "solver_order": 3}
 
 DIFFUSERS_SAMPLERS: dict[str, SchedulerSpec] = {
     "euler": SchedulerSpec("EulerDiscreteScheduler"),
@@ -45,6 +48,37 @@ DIFFUSERS_SAMPLERS: dict[str, SchedulerSpec] = {
     ),
     "unipc": SchedulerSpec("UniPCMultistepScheduler"),
     "ddim": SchedulerSpec("DDIMScheduler"),
+    # added for the webui samplers Deforum settings files name (see sampler_names.py); the
+    # Brownian-tree seed is fixed so the same request gives the same frame (diffusers draws a
+    # random one otherwise)
+    "dpmpp_sde": SchedulerSpec("DPMSolverSDEScheduler", {"noise_sampler_seed": 0}),
+    "dpmpp_sde_karras": SchedulerSpec(
+        "DPMSolverSDEScheduler", {"noise_sampler_seed": 0, **_KARRAS}
+    ),
+    # singlestep DPM++ 2S (the 2M settings in the singlestep class): diffusers has no ancestral
+    # variant of it
+    "dpmpp_2s": SchedulerSpec("DPMSolverSinglestepScheduler", _DPMPP_2M),
+    "dpmpp_2s_karras": SchedulerSpec("DPMSolverSinglestepScheduler", {**_DPMPP_2M, **_KARRAS}),
+    "dpmpp_2m_sde_exponential": SchedulerSpec(
+        "DPMSolverMultistepScheduler", {**_DPMPP_2M_SDE, **_EXPONENTIAL}
+    ),
+    "dpmpp_2m_sde_heun": SchedulerSpec(
+        "DPMSolverMultistepScheduler", {**_DPMPP_2M_SDE, "solver_type": "heun"}
+    ),
+    "dpmpp_2m_sde_heun_exponential": SchedulerSpec(
+        "DPMSolverMultistepScheduler", {**_DPMPP_2M_SDE, "solver_type": "heun", **_EXPONENTIAL}
+    ),
+    "dpmpp_3m_sde": SchedulerSpec("DPMSolverMultistepScheduler", _DPMPP_3M_SDE),
+    "dpmpp_3m_sde_karras": SchedulerSpec(
+        "DPMSolverMultistepScheduler", {**_DPMPP_3M_SDE, **_KARRAS}
+    ),
+    "dpmpp_3m_sde_exponential": SchedulerSpec(
+        "DPMSolverMultistepScheduler", {**_DPMPP_3M_SDE, **_EXPONENTIAL}
+    ),
+    # PLMS as Stable Diffusion shipped it: PNDM's linear multistep part without the
+    # Runge-Kutta warm-up
+    "plms": SchedulerSpec("PNDMScheduler", {"skip_prk_steps": True}),
+    "lcm": SchedulerSpec("LCMScheduler"),
 }
 
 # Other spellings found in Deforum settings files (k-diffusion and webui names).
@@ -53,6 +87,8 @@ SAMPLER_ALIASES = {
     "klms": "lms",
     "dpm2_ancestral": "dpm2_a",
     "dpmpp_2m_k": "dpmpp_2m_karras",
+    "dpmpp_2s_a": "dpmpp_2s",
+    "dpmpp_2s_a_karras": "dpmpp_2s_karras",
 }
 
 

@@ -1,0 +1,162 @@
+"""Render a Deforum settings file as Deforum's own run would (`deforum-comfy run FILE`).
+
+The file is imported (deforum_core.settings_file), the files it names are found in the
+input folder or next to it, and the animation renders with the diffusers backend from
+`--model`, or as a motion preview of the init image (or a test pattern) with `--preview` or
+the file's own motion_preview_mode. A 3D preview without depth weights moves through flat
+depth, and says so. The frames, settings.json, the import report and the video go into a new
+run folder under `<out>/deforum/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from deforum_core.depth import DepthEstimator, FlatDepth
+from deforum_core.files import atomic_write
+from deforum_core.pattern import test_pattern
+from deforum_core.render import RunDirectory, Stages, render_animation
+from deforum_core.render.run_folders import reserve_run_folder
+from deforum_core.render.rundir import read_image
+from deforum_core.settings_file import (
+    ImportedSettings,
+    SettingsFileError,
+    format_report,
+    read_settings_file,
+    resolve_reference,
+)
+from deforum_core.settings_file.report import DEFAULTED, ReportLine
+from deforum_core.video_encoding import encode_video
+
+REPORT_FILE = "import_report.txt"
+RUNS_FOLDER = "deforum"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What `deforum-comfy run` was asked for."""
+
+    settings: Path
+    out: Path
+    input: Path
+    preview: bool = False
+    model: Path | None = None
+    depth: Path | None = None
+    max_frames: int | None = None
+    size: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_dir: Path
+    frames: int
+    videos: tuple[Path, ...]
+    report: tuple[ReportLine, ...]
+
+
+def run_settings_file(request: RunRequest, *, log=print) -> RunOutcome:
+    """Import, check and render the settings file; log(line) tells what is going on."""
+    imported = read_settings_file(request.settings)
+    folders = [request.input, request.settings.parent]
+    where = "the input folder or the settings file's folder"
+    found = {ref.key: resolve_reference(ref, folders, where) for ref in imported.references}
+    imported.check_renderable()
+    imported = imported.with_overrides(max_frames=request.max_frames, size=request.size)
+    preview = request.preview or imported.motion_preview
+    extra: list[ReportLine] = []
+    if preview and not request.preview:
+        extra.append(ReportLine("motion_preview_mode", DEFAULTED, "on: a motion preview"))
+    depth_model = _depth_model(imported, request, preview, extra)
+    diffuser = None if preview else _diffuser(imported, request)
+    init = _init_image(imported, found, preview)
+    color = found.get("color_coherence_image_path")
+    stages = Stages(
+        imported.prompts.parse(),
+        imported.motion,
+        imported.color_stage(read_image(color) if color else None),
+        imported.enhance,
+        imported.noise,
+        depth_model,
+    )
+    report = (*imported.report, *extra)
+    for line in (*extra, *_worth_saying(imported.report)):
+        log(f"  {line}")
+    run_dir = reserve_run_folder(request.out / RUNS_FOLDER, imported.output.run_name)
+    atomic_write(run_dir / REPORT_FILE, (format_report(report) + "\n").encode("utf-8"))
+    result = render_animation(imported.animation, stages, diffuser, run_dir, init_image=init)
+    videos = _videos(imported, result.run_dir, found)
+    return RunOutcome(result.run_dir, result.frames_written, videos, report)
+
+
+def _worth_saying(report: tuple[ReportLine, ...]) -> list[ReportLine]:
+    """The lines where the render differs from what the file literally says."""
+    return [line for line in report if line.status == "not supported yet"]
+
+
+def _depth_model(
+    imported: ImportedSettings, request: RunRequest, preview: bool, extra: list[ReportLine]
+):
+    if imported.depth is None:
+        return None
+    if imported.depth.model_type is None:
+        return FlatDepth()
+    if request.depth is not None:
+        return DepthEstimator.from_file(imported.depth.model_type, request.depth)
+    if not preview:
+        raise SettingsFileError(
+            f"3D settings need depth: {imported.depth.model_type} weights",
+            parameter="depth_algorithm",
+            hint=f"give --depth FILE (a {imported.depth.model_type} or Depth Anything V2 file), "
+            "add --preview for a preview through flat depth, or set use_depth_warping false",
+        )
+    extra.append(ReportLine("(depth)", DEFAULTED, "no --depth weights: the preview moves "
+                            "through flat depth"))  # fmt: skip
+    return FlatDepth()
+
+
+def _diffuser(imported: ImportedSettings, request: RunRequest):
+    if request.model is None:
+        raise SettingsFileError(
+            "a render needs a Stable Diffusion checkpoint",
+            parameter="model",
+            hint="give --model PATH (a .safetensors file or a diffusers folder), or --preview "
+            "for a motion preview without weights",
+        )
+    from deforum_core.diffusion import load_diffusers_backend
+
+    return load_diffusers_backend(request.model, sampler=imported.sampler.diffusers)
+
+
+def _init_image(imported: ImportedSettings, found: dict[str, Path], preview: bool):
+    if "init_image" in found:
+        return read_image(found["init_image"])
+    if preview:
+        animation = imported.animation
+        return test_pattern(animation.width, animation.height)
+    return None
+
+
+def _videos(imported: ImportedSettings, run_dir: Path, found: dict[str, Path]) -> tuple:
+    output = imported.output
+    frames = RunDirectory(run_dir).frame_sequence(imported.animation.max_frames)
+    videos = []
+    if output.make_video:
+        audio = found.get(output.soundtrack.key) if output.soundtrack else None
+        videos.append(encode_video(frames, run_dir / "deforum.mp4", fps=output.fps, audio=audio))
+    if output.make_gif:
+        videos.append(encode_video(frames, run_dir / "deforum.gif", fps=output.fps,
+                                   video_format="gif"))  # fmt: skip
+    return tuple(videos)
+
+
+def describe_import(imported: ImportedSettings) -> str:
+    """One line: the dialect, mode, size and length, for the top of a printed report."""
+    from deforum_core.settings_file.reading import DIALECT_NAMES
+
+    head = f"{imported.source}: {DIALECT_NAMES[imported.dialect]} settings"
+    if imported.animation is None:
+        return f"{head}; cannot render: {imported.blocker}"
+    animation = imported.animation
+    return (f"{head}, animation_mode {animation.animation_mode}, "
+            f"{animation.width}x{animation.height}, {animation.max_frames} frames")  # fmt: skip

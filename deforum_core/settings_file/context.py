@@ -1,0 +1,151 @@
+"""The state of one import: the file's keys, its dialect's defaults, and the report so far.
+
+The parameter table (params.py) says which Deforum key (and older alias) sets each parameter,
+so most keys need no code of their own: `value_of` takes a value from the file, else from
+the dialect's own defaults (defaults.py), else the pack's default, converts what the user
+wrote (values.py), and writes the key's report line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import DeforumError
+from ..params import Param, params_of
+from ..stages import Motion2DStage, Motion3DStage
+from .defaults import DIALECT_DEFAULTS
+from .deprecations import apply_deprecations
+from .reading import LOCAL, NOTEBOOK, WEBUI, SettingsFileError, detect_dialect
+from .references import FileReference
+from .report import DEFAULTED, IGNORED, MAPPED, TAKEN, UNSUPPORTED, ReportLine
+from .values import convert, to_bool
+
+# enable_* switch: (the schedule it turns on, the constant key used while it is off)
+SCHEDULE_SWITCHES = {
+    "enable_steps_scheduling": ("steps_schedule", "steps"),
+}
+# Parameters the pack has and Deforum does not: what imported settings use, and why.
+PACK_CHOICES: dict[type, dict[str, tuple[Any, str]]] = {
+    Motion2DStage: {"sampling": ("bilinear", "Deforum's 2D warp samples bilinearly (OpenCV)")},
+    Motion3DStage: {"camera": ("deforum", "Deforum's own 3D camera and perspective flip")},
+}
+DIALECT_WORDS = {NOTEBOOK: "the notebook", LOCAL: "run.py", WEBUI: "sd-webui-deforum"}
+
+
+class ImportContext:
+    """One settings file being imported (see the module docstring)."""
+
+    def __init__(self, data: dict[str, Any], source: str) -> None:
+        self.source = source
+        self.file_keys = list(data)
+        self.dialect = detect_dialect(data)
+        self.lines: dict[str, ReportLine] = apply_deprecations(data, self.dialect)
+        self.renamed = {  # today's name -> the name the file wrote
+            key: line.key
+            for key in data
+            for line in self.lines.values()
+            if line.detail.startswith(f"renamed {key} ")
+        }
+        self.written = data  # the file's keys under today's names
+        self.defaults = dict(DIALECT_DEFAULTS[self.dialect])
+        apply_deprecations(self.defaults, self.dialect)  # the notebook's own are old names too
+        self.extra_lines: list[ReportLine] = []
+        self.references: list[FileReference] = []
+
+    @property
+    def dialect_words(self) -> str:
+        return DIALECT_WORDS[self.dialect]
+
+    def has(self, key: str) -> bool:
+        return key in self.written
+
+    def get(self, key: str, fallback: Any = None) -> Any:
+        """The file's value, else the dialect default, else fallback."""
+        return self.written.get(key, self.defaults.get(key, fallback))
+
+    def note(self, key: str, status: str, detail: str = "") -> None:
+        """The report line of a key (under the file's own name for it when it was renamed);
+        a line about a value the file does not hold is listed with the defaults."""
+        shown = self.renamed.get(key, key)
+        if shown in self.file_keys:
+            previous = self.lines.get(shown)
+            if previous is not None and previous.status == MAPPED and status == TAKEN:
+                return  # the rename line already says it
+            self.lines[shown] = ReportLine(shown, status, detail)
+        elif status in (DEFAULTED, MAPPED, UNSUPPORTED):
+            self.extra_lines.append(ReportLine(key, DEFAULTED, detail))
+
+    def default_note(self, key: str, value: Any) -> None:
+        whose = f"{self.dialect_words} default" if key in self.defaults else "the pack's default"
+        self.note(key, DEFAULTED, f"{short(value)} ({whose})")
+
+    def flag(self, key: str, fallback: bool) -> bool:
+        """A true/false setting, with its report line."""
+        value, conversion = to_bool(self.get(key, fallback), key)
+        if self.has(key):
+            self.note(key, MAPPED if conversion else TAKEN, conversion)
+        return value
+
+    def value_of(self, declared: Param) -> Any:
+        """A parameter's value from its Deforum key or aliases (file first, then the
+        dialect's defaults, then the pack), converted, with its report line."""
+        keys = [key for key in (declared.deforum_key, *declared.aliases) if key]
+        for source in (self.written, self.defaults):
+            found = [key for key in keys if key in source]
+            if not found:
+                continue
+            key = found[0]
+            value, conversion = self._convert(declared, source[key], key)
+            if source is self.written:
+                self.note(key, MAPPED if conversion else TAKEN, conversion)
+                for superseded in found[1:]:
+                    self.note(superseded, IGNORED, f"superseded by {key}")
+            else:
+                self.default_note(key, source[key])
+            return value
+        self.default_note(keys[0] if keys else declared.name, declared.default)
+        return declared.default
+
+    def _convert(self, declared: Param, value: Any, key: str) -> tuple[Any, str]:
+        converted, conversion = convert(declared, value, key)
+        try:
+            declared.check(converted)
+        except DeforumError as error:
+            raise SettingsFileError(error.reason, parameter=key, hint=error.hint) from None
+        return converted, conversion
+
+    def table(self, settings_type: type, special: Mapping[str, Any] | None = None) -> dict:
+        """The fields of a settings dataclass: special ones as given, the pack's own choices
+        for imports, the rest by Deforum key."""
+        special = dict(special or {})
+        for name, (value, why) in PACK_CHOICES.get(settings_type, {}).items():
+            special.setdefault(name, value)
+            self.extra_lines.append(ReportLine(f"({name})", DEFAULTED, f"{value}: {why}"))
+        fields = {}
+        for declared in params_of(settings_type):
+            if declared.name in special:
+                fields[declared.name] = special[declared.name]
+            elif declared.deforum_key or declared.aliases:
+                fields[declared.name] = self.value_of(declared)
+        return fields
+
+    def switch_schedules(self) -> None:
+        """A switch that is off keeps the constant; one that is on makes the constant unused."""
+        for switch, (scheduled, constant) in SCHEDULE_SWITCHES.items():
+            if switch not in self.written and switch not in self.defaults:
+                continue
+            unused, why = (constant, "on") if self.flag(switch, False) else (scheduled, "off")
+            applies = scheduled if unused == constant else constant
+            if self.has(unused):
+                self.note(unused, IGNORED, f"{switch} is {why}: {applies} applies")
+            self.written.pop(unused, None)
+            self.defaults.pop(unused, None)
+
+
+def short(value: Any) -> str:
+    """A value for a report line, cut to 60 characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,138 @@
+"""`deforum-comfy run FILE`: a settings file rendered as Deforum would, with the diffusers
+backend from --model or as a motion preview, into a run folder with the import report and
+the video the settings ask for."""
+
+import json
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from tiny_models import tiny_sd_pipeline
+
+from deforum_app.cli import main
+from deforum_core.render import RunDirectory
+
+FILES = Path(__file__).resolve().parents[1] / "settings_files"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("model") / "tiny-sd"
+    tiny_sd_pipeline(tmp_path_factory.mktemp("scratch")).save_pretrained(folder)
+    return folder
+
+
+def run(capsys, *arguments: str) -> tuple[int, str, str]:
+    code = main(["run", *arguments])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def only_run_folder(out: Path) -> Path:
+    (folder,) = (out / "deforum").iterdir()
+    return folder
+
+
+def test_a_webui_3d_file_previews_through_flat_depth_with_its_gif(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    cv2.imwrite(str(tmp_path / "in" / "palette.png"), np.full((8, 8, 3), (0, 0, 255), np.uint8))
+    code, out, err = run(capsys, str(FILES / "A_3d_v09.txt"), "--preview", "--max-frames", "5",
+                         "--size", "80x64", "--out", str(tmp_path / "out"),
+                         "--input", str(tmp_path / "in"))  # fmt: skip
+    assert code == 0, err
+    folder = only_run_folder(tmp_path / "out")
+    assert folder.name == "Test_0001"  # batch_name Test_{timestring}
+    assert out.splitlines() == [
+        f"frames: {folder} (5 written)",
+        f"video: {folder / 'deforum.mp4'}",
+        f"video: {folder / 'deforum.gif'}",
+    ]
+    frames = RunDirectory(folder).frame_sequence(5)
+    assert cv2.imread(str(frames[4])).shape == (64, 80, 3)
+    with av.open(str(folder / "deforum.mp4")) as video:
+        stream = video.streams.video[0]
+        assert (stream.frames, float(stream.average_rate)) == (5, 12.0)  # the file's fps
+    settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+    assert settings["stages"]["depth_model"] == {"type": "FlatDepth"}
+    assert settings["stages"]["motion"]["aspect_ratio"] == "0: (1.2)"
+    report = (folder / "import_report.txt").read_text(encoding="utf-8")
+    doubled = "rotation_3d_x: '0: 0: ((0.11 * cos(3.141 * t / 24)))' is malformed"
+    assert f"mapped            {doubled}" in report
+    # colour coherence Image: the palette (pure red) pulls every frame towards red
+    last = cv2.imread(str(frames[4])).astype(float)
+    assert last[..., 2].mean() > last[..., 0].mean() + 40
+
+
+def test_a_3d_preview_without_depth_weights_moves_through_flat_depth_and_says_so(tmp_path, capsys):
+    code, _, err = run(capsys, str(FILES / "N_3d_camera.txt"), "--preview", "--max-frames", "3",
+                       "--size", "64x64", "--out", str(tmp_path))  # fmt: skip
+    assert code == 0, err
+    assert "no --depth weights: the preview moves through flat depth" in err
+    report = (only_run_folder(tmp_path) / "import_report.txt").read_text(encoding="utf-8")
+    assert "(depth): no --depth weights" in report
+
+
+def test_a_render_needs_a_model_and_3d_needs_depth(tmp_path, capsys, tiny_model):
+    code, _, err = run(capsys, str(FILES / "N_2d_motion_preset.json"), "--out", str(tmp_path))
+    assert code == 2
+    assert "error: model: a render needs a Stable Diffusion checkpoint" in err
+    assert "--preview" in err
+    code, _, err = run(capsys, str(FILES / "N_3d_camera.txt"), "--model", str(tiny_model),
+                       "--out", str(tmp_path))  # fmt: skip
+    assert code == 2
+    assert "error: depth_algorithm: 3D settings need depth: Midas-3-Hybrid weights" in err
+    assert not (tmp_path / "deforum").exists()  # nothing was started
+
+
+def test_a_notebook_2d_preset_renders_with_the_diffusers_model(tmp_path, capsys, tiny_model):
+    code, _, err = run(capsys, str(FILES / "N_2d_motion_preset.json"), "--model",
+                         str(tiny_model), "--max-frames", "4", "--size", "64x64",
+                         "--out", str(tmp_path))  # fmt: skip
+    assert code == 0, err
+    folder = only_run_folder(tmp_path)
+    settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+    assert settings["diffuser"]["sampler"] == "dpmpp_2s"  # dpmpp_2s_a, nearest in diffusers
+    assert settings["diffusion_cadence"] == 2 and settings["cfg_schedule"] == "0:(8)"
+    assert len(RunDirectory(folder).frame_sequence(4)) == 4
+
+
+def test_the_files_named_resolve_against_input_then_the_settings_folder(tmp_path, capsys):
+    beside = tmp_path / "project"
+    (beside / "input").mkdir(parents=True)
+    settings = beside / "stills.txt"
+    settings.write_text((FILES / "L_none_stills.txt").read_text(encoding="utf-8"), "utf-8")
+    code, _, err = run(capsys, str(settings), "--preview", "--size", "64x64",
+                       "--out", str(tmp_path / "out"))  # fmt: skip
+    assert code == 2
+    assert "error: init_image: the init image './input/castle.png' is not in the input" in err
+    picture = np.zeros((64, 64, 3), np.uint8)
+    picture[:, :32] = 255
+    cv2.imwrite(str(beside / "input" / "castle.png"), picture)  # next to the settings
+    code, out, err = run(capsys, str(settings), "--preview", "--size", "64x64",
+                         "--out", str(tmp_path / "out"))  # fmt: skip
+    assert code == 0, err
+    assert "(6 written)" in out  # 3 prompts x n_batch 2
+    first = cv2.imread(str(RunDirectory(only_run_folder(tmp_path / "out")).frame_path(0)))
+    assert first[:, :24].mean() > 200 and first[:, 40:].mean() < 50  # the init image
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--size", "64"], "argument --size: '64' is not WxH, such as 64x64"),
+        (["--max-frames", "0"], "argument --max-frames: '0' is not a whole number of at least 1"),
+    ],
+)
+def test_bad_arguments_are_named(arguments, message, capsys):
+    with pytest.raises(SystemExit):
+        main(["run", str(FILES / "A_3d_v09.txt"), *arguments])
+    assert message in capsys.readouterr().err
+
+
+def test_an_unsupported_mode_stops_with_the_reason(tmp_path, capsys):
+    code, _, err = run(capsys, str(FILES / "A_interpolation.txt"), "--preview",
+                       "--out", str(tmp_path))  # fmt: skip
+    assert code == 2
+    assert "error: settings: animation_mode 'Interpolation' is not supported yet" in err
