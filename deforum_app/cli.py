@@ -1,7 +1,8 @@
-"""Command line: `deforum-comfy render`, `run`, `settings`, `schedule` and `prompts`.
+"""Command line: `deforum-comfy render`, `run`, `settings`, `export`, `schedule`, `prompts`.
 
 `render` runs a workflow of this pack's nodes without ComfyUI; `run` renders a Deforum
-settings file as Deforum would and `settings` prints how the pack imports one; `schedule`
+settings file as Deforum would, `settings` prints how the pack imports one and `export`
+writes a run's settings as one; `schedule`
 and `prompts` evaluate keyframe strings exactly as the nodes do, so they can be checked and
 scripted.
 Every bad input is answered with `error: <what is wrong and how to fix it>` and exit
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -81,6 +83,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
     settings = commands.add_parser("settings", help="print how a Deforum settings file imports")
     settings.add_argument("settings", type=Path, help="a Deforum settings file")
+
+    export = commands.add_parser("export", help="write a run's settings as a Deforum settings file")
+    export.add_argument("run_folder", type=Path, help="a run folder (with its settings.json)")
+    export.add_argument("--out", type=Path, help="the file (default: deforum_settings.txt in it)")
+    export.add_argument("--init", default="", help="file name of the run's init image, if any")
+    export.add_argument("--color-image", default="", help="file name of its colour image, if any")
 
     schedule = commands.add_parser("schedule", help="evaluate a keyframe schedule per frame")
     schedule.add_argument("text", help="keyframes, or @file")
@@ -164,6 +172,28 @@ def _print_settings(arguments: argparse.Namespace) -> None:
     print(format_report(imported.report))
 
 
+def _export_settings(arguments: argparse.Namespace) -> None:
+    from deforum_core.render import RunDirectory
+    from deforum_core.render.rundir import SETTINGS_FILE
+    from deforum_core.settings_file.export import export_settings, settings_text
+
+    record = RunDirectory(arguments.run_folder).read_json(SETTINGS_FILE)
+    if record is None:
+        raise CommandLineError(
+            f"{arguments.run_folder} has no {SETTINGS_FILE}",
+            hint="give the folder of a Deforum run (output/deforum/<run_name>_NNNN)",
+        )
+    run_name = re.sub(r"_\d{4,}$", "", arguments.run_folder.resolve().name)
+    settings, notes = export_settings(
+        record, init_image=arguments.init, color_image=arguments.color_image, batch_name=run_name
+    )
+    path = arguments.out or arguments.run_folder / "deforum_settings.txt"
+    atomic_write(path, settings_text(settings).encode("utf-8"))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"settings: {path}")
+
+
 def _run_schedule(arguments: argparse.Namespace) -> None:
     parsed = parse_schedule(
         _text(arguments.text, "the schedule"),
@@ -203,6 +233,7 @@ COMMANDS = {
     "render": _run_render,
     "run": _run_settings_file,
     "settings": _print_settings,
+    "export": _export_settings,
     "schedule": _run_schedule,
     "prompts": _run_prompts,
 }

@@ -245,3 +245,16 @@ def _schedule_key(scheduler: str | None) -> str | None:
             "Simple, Normal, DDIM, KL Optimal, Beta, Align Your Steps or a ComfyUI scheduler",
         )
     return key
+
+
+def webui_label(diffusers: str) -> str | None:
+    """The webui sampler label a settings file can hold for a diffusers sampler (the first
+    that imports back as it), for exported settings; None when no label does."""
+    for label in _WEBUI_LABELS:
+        for suffix in ("", " Karras", " Exponential"):
+            try:
+                if map_sampler(label + suffix).diffusers == diffusers:
+                    return label + suffix
+            except DiffusionError:
+                continue
+    return None

@@ -14,7 +14,8 @@ from typing import Any
 
 from ..errors import DeforumError
 from ..params import Param, params_of
-from ..stages import Motion2DStage, Motion3DStage
+from ..render.settings import AnimationSettings
+from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
 from .defaults import DIALECT_DEFAULTS
 from .deprecations import apply_deprecations
 from .reading import LOCAL, NOTEBOOK, WEBUI, SettingsFileError, detect_dialect
@@ -31,6 +32,13 @@ PACK_CHOICES: dict[type, dict[str, tuple[Any, str]]] = {
     Motion2DStage: {"sampling": ("bilinear", "Deforum's 2D warp samples bilinearly (OpenCV)")},
     Motion3DStage: {"camera": ("deforum", "Deforum's own 3D camera and perspective flip")},
 }
+# The key of an exported file holding the pack's own choices Deforum has no key for, by the
+# names of the tables below and their parameters.
+PACK_KEY = "deforum_comfy"
+TABLE_NAMES = {
+    AnimationSettings: "Animation", Motion2DStage: "Motion2D", Motion3DStage: "Motion3D",
+    ColorCoherenceStage: "ColorCoherence", EnhanceStage: "Enhance", NoiseStage: "Noise",
+}  # fmt: skip
 DIALECT_WORDS = {NOTEBOOK: "the notebook", LOCAL: "run.py", WEBUI: "sd-webui-deforum"}
 
 
@@ -53,6 +61,19 @@ class ImportContext:
         apply_deprecations(self.defaults, self.dialect)  # the notebook's own are old names too
         self.extra_lines: list[ReportLine] = []
         self.references: list[FileReference] = []
+        self.pack_choices = self._pack_choices()
+
+    def _pack_choices(self) -> dict[str, Any]:
+        block = self.written.get(PACK_KEY)
+        if block is None:
+            return {}
+        if not isinstance(block, dict) or not all(isinstance(v, dict) for v in block.values()):
+            raise SettingsFileError(
+                f"{PACK_KEY} must map table names to parameter values", parameter=PACK_KEY,
+                hint="leave it as the export wrote it, or remove it",
+            )  # fmt: skip
+        self.note(PACK_KEY, TAKEN, "the pack's own choices: " + short(block))
+        return block
 
     @property
     def dialect_words(self) -> str:
@@ -120,9 +141,20 @@ class ImportContext:
         """The fields of a settings dataclass: special ones as given, the pack's own choices
         for imports, the rest by Deforum key."""
         special = dict(special or {})
+        exported = self.pack_choices.get(TABLE_NAMES.get(settings_type, ""), {})
+        names = {declared.name: declared for declared in params_of(settings_type)}
+        for name, value in exported.items():
+            if name not in names or names[name].deforum_key:
+                raise SettingsFileError(
+                    f"{PACK_KEY} sets {name!r}, which is not a choice of its own in "
+                    f"{TABLE_NAMES[settings_type]}", parameter=PACK_KEY,
+                    hint="leave it as the export wrote it, or remove it",
+                )  # fmt: skip
+            special.setdefault(name, self._convert(names[name], value, PACK_KEY)[0])
         for name, (value, why) in PACK_CHOICES.get(settings_type, {}).items():
-            special.setdefault(name, value)
-            self.extra_lines.append(ReportLine(f"({name})", DEFAULTED, f"{value}: {why}"))
+            if name not in special:
+                special[name] = value
+                self.extra_lines.append(ReportLine(f"({name})", DEFAULTED, f"{value}: {why}"))
         fields = {}
         for declared in params_of(settings_type):
             if declared.name in special:

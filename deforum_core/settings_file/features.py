@@ -52,6 +52,8 @@ IGNORED_KEYS: dict[str, str] = {
     "resume_from_timestring": "the pack resumes a run by its run name (resume on Animate)",
     "resume_timestring": "the pack resumes a run by its run name (resume on Animate)",
     "bit_depth_output": "the pack writes 8-bit PNG frames",
+    "n_batch": "stills per prompt, in mode None only",
+    "strength_0_no_init": "a frame without a picture is drawn from the prompt alone either way",
     "seed_enable_extras": "the webui switch of subseed and subseed_strength (read with them)",
     "prompt_weighting": "the notebook's sub-prompt weights; prompts go to the sampler as written",
     "normalize_prompt_weights": "the notebook's sub-prompt weights; prompts go to the sampler as "

@@ -76,6 +76,11 @@ def _noise_type(context: ImportContext) -> dict[str, Any]:
 
 
 def _color_coherence(context: ImportContext) -> dict[str, Any]:
+    if context.flag("legacy_colormatch", True):
+        context.note("legacy_colormatch", TAKEN, "colours are matched before diffusion")
+    else:
+        why = "matching each diffused frame too; colours are matched before diffusion only"
+        context.note("legacy_colormatch", UNSUPPORTED, why)
     if context.get("color_coherence", "None") == "Video Input":
         context.note(
             "color_coherence", UNSUPPORTED,

@@ -1,0 +1,137 @@
+"""A run's settings as an sd-webui-deforum settings file that imports back to the same render.
+
+The run's record (settings.json: the animation's parameters, every stage's, the diffuser's
+and the depth model's) is written over sd-webui-deforum's own defaults under Deforum's keys,
+so the file is a complete A-dialect file. What Deforum has no key for (the pack's camera
+choice, 2D sampling, occlusion, the colour reference refresh) goes into one extra key,
+`deforum_comfy`, which Deforum ignores and the import reads back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ..diffusion.sampler_names import webui_label
+from ..params import params_of
+from ..prompts import PromptTexts
+from ..render.settings import AnimationSettings
+from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
+from .context import PACK_KEY, TABLE_NAMES
+from .defaults import A_DEFAULTS
+from .reading import SettingsFileError
+
+STAGE_TABLES = {
+    "motion": (Motion2DStage, Motion3DStage),
+    "color_coherence": (ColorCoherenceStage,),
+    "enhance": (EnhanceStage,),
+    "noise": (NoiseStage,),
+}
+# Deforum keys whose pack value Deforum spells otherwise.
+DEFORUM_SPELLING = {("noise_type", "gaussian"): "uniform"}
+
+
+def export_settings(
+    record: Mapping[str, Any],
+    *,
+    init_image: str = "",
+    color_image: str = "",
+    batch_name: str = "deforum",
+) -> tuple[dict, list[str]]:
+    """The A-dialect settings of a run's record, and notes on what the file cannot carry.
+
+    A record holds digests of the init picture and the colour image, not their files:
+    init_image and color_image name those files (in the input folder) when the run had them;
+    batch_name is the run's name, which an imported run's folder is named after.
+    """
+    if "animation_mode" not in record or "stages" not in record:
+        raise SettingsFileError(
+            "this is not a run's settings.json (it lacks animation_mode or stages)",
+            hint="export the settings.json of a Deforum run folder",
+        )
+    settings = {**A_DEFAULTS, "batch_name": batch_name}
+    pack: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    _write_table(settings, pack, AnimationSettings, record)
+    settings["enable_steps_scheduling"] = True  # the steps are a schedule in the pack
+    stages = record["stages"]
+    _write_prompts(settings, stages["prompts"])
+    for name, tables in STAGE_TABLES.items():
+        stage = stages.get(name)
+        if stage is None:
+            continue
+        (table,) = [t for t in tables if stage.get("type", TABLE_NAMES[t]) == TABLE_NAMES[t]]
+        _write_table(settings, pack, table, stage)
+    if stages.get("color_coherence") is None:
+        settings["color_coherence"] = "None"
+    elif stages["color_coherence"].get("color_coherence") == "Image":
+        settings["color_coherence_image_path"] = color_image
+        if not color_image:
+            notes.append("color_coherence Image: set color_coherence_image_path to the colour "
+                         "image's file name")  # fmt: skip
+    settings["legacy_colormatch"] = True  # the pack matches colours before diffusion only
+    _write_depth(settings, stages.get("depth_model"))
+    _write_diffuser(settings, record.get("diffuser"), notes)
+    _write_init(settings, record.get("init_image"), init_image, notes)
+    settings[PACK_KEY] = pack
+    return settings, notes
+
+
+def settings_text(settings: Mapping[str, Any]) -> str:
+    """The file's text, as sd-webui-deforum writes it (JSON, indent 4, UTF-8 as is)."""
+    return json.dumps(settings, ensure_ascii=False, indent=4)
+
+
+def _write_table(settings: dict, pack: dict, table: type, values: Mapping[str, Any]) -> None:
+    for declared in params_of(table):
+        if declared.name not in values:
+            continue
+        value = values[declared.name]
+        if declared.deforum_key is None:
+            pack.setdefault(TABLE_NAMES[table], {})[declared.name] = value
+        else:
+            settings[declared.deforum_key] = DEFORUM_SPELLING.get((declared.deforum_key, value),
+                                                                  value)  # fmt: skip
+
+
+def _write_prompts(settings: dict, prompts: Mapping[str, Any]) -> None:
+    settings["prompts"] = dict(prompts["keys"])
+    names = {declared.name: declared for declared in params_of(PromptTexts)}
+    for name in ("positive", "negative"):
+        declared = names[name]
+        settings[declared.deforum_key] = prompts[name]
+        for alias in declared.aliases:  # the newer name sd-webui-deforum saves as well
+            settings[alias] = prompts[name]
+
+
+def _write_depth(settings: dict, depth: Mapping[str, Any] | None) -> None:
+    if depth is None:
+        return
+    flat = depth.get("type") == "FlatDepth"
+    settings["use_depth_warping"] = not flat
+    if not flat:
+        settings["depth_algorithm"] = depth["model_type"]
+
+
+def _write_diffuser(settings: dict, diffuser: Mapping[str, Any] | None, notes: list) -> None:
+    if diffuser is None:
+        settings["motion_preview_mode"] = True
+        notes.append("the run was a motion preview: motion_preview_mode is on")
+        return
+    settings["motion_preview_mode"] = False
+    if diffuser.get("backend") == "diffusers":
+        settings["sampler"] = webui_label(diffuser["sampler"]) or diffuser["sampler"]
+    else:
+        settings["sampler_name"] = diffuser["sampler"]
+        settings["scheduler"] = diffuser["scheduler"]
+    if diffuser.get("model_file"):
+        settings["sd_model_name"] = diffuser["model_file"]
+
+
+def _write_init(settings: dict, digest: str | None, name: str, notes: list) -> None:
+    settings["use_init"] = bool(name)
+    settings["init_image"] = name or None
+    if digest is not None and not name:
+        notes.append("the run's init image has no file name here: use_init is off; set "
+                     "init_image and use_init in the file to start from it")  # fmt: skip
