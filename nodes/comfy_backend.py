@@ -20,6 +20,7 @@ from deforum_core.diffusion.backend import (
     unchanged,
 )
 from deforum_core.diffusion.conditioning import Embedding, EmbeddingCache, frame_embeddings
+from deforum_core.diffusion.variation import variation_noise
 from deforum_core.fingerprint import weights_fingerprint
 
 FALLBACK_SAMPLERS = ("euler", "euler_ancestral")
@@ -39,7 +40,9 @@ class ComfyBackend:
     """Diffuses frames through comfy.sample.sample, as KSampler (Advanced) does.
 
     The sampler builds the full schedule of `steps` sigmas and starts at Deforum's start
-    step, so a frame of strength s runs steps - round(s·steps) steps.
+    step, so a frame of strength s runs steps - round(s·steps) steps. The noise it is given is
+    prepare_noise's (KSampler's own) for the seed, varied towards the subseed and scaled by
+    the noise multiplier; ComfyUI adds it to the input latent at the start sigma.
     """
 
     name = "comfyui"
@@ -51,6 +54,7 @@ class ComfyBackend:
         self.sampler_name = sampler_name
         self.scheduler = scheduler
         self.embeddings = EmbeddingCache(self._encode_text)
+        self._skipping_clips: dict[int, Any] = {}
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -78,8 +82,8 @@ class ComfyBackend:
         import comfy.sample
 
         latent = self._latent(request)
-        positive, negative = frame_embeddings(self.embeddings, request.text)
-        noise = comfy.sample.prepare_noise(latent, request.seed)
+        positive, negative = frame_embeddings(self.embeddings, request.text, request.clip_skip)
+        noise = self._noise(request, latent)
         steps_run = 0
         preview = _preview_callback(self.model, request.steps - request.start)
 
@@ -95,6 +99,20 @@ class ComfyBackend:
             denoise=1.0, start_step=request.start, callback=callback, seed=request.seed,
         )  # fmt: skip
         return DiffusionResult(self._decode(samples), steps_run)
+
+    def _noise(self, request: DiffusionRequest, latent: torch.Tensor) -> torch.Tensor:
+        """KSampler's noise for the seed (prepare_noise), slerped towards the subseed's and
+        scaled by the noise multiplier for img2img frames, as A1111 does."""
+        import comfy.sample
+
+        noise = variation_noise(
+            lambda: comfy.sample.prepare_noise(latent, request.seed),
+            lambda: comfy.sample.prepare_noise(latent, request.subseed),
+            request.subseed_strength,
+        )
+        if request.noise_scale != 1.0:
+            noise = noise * request.noise_scale
+        return noise
 
     def _latent(self, request: DiffusionRequest) -> torch.Tensor:
         """The encoded input frame, or an empty latent (txt2img and strength-0 frames: comfy
@@ -117,10 +135,24 @@ class ComfyBackend:
             image = image.reshape(-1, *image.shape[-3:])
         return image
 
-    def _encode_text(self, text: str) -> Embedding:
-        tokens = self.clip.tokenize(text)
-        cond, pooled = self.clip.encode_from_tokens(tokens, return_pooled=True)
+    def _encode_text(self, text: str, clip_skip: int = 1) -> Embedding:
+        clip = self._clip(clip_skip)
+        tokens = clip.tokenize(text)
+        cond, pooled = clip.encode_from_tokens(tokens, return_pooled=True)
         return Embedding(cond, pooled)
+
+    def _clip(self, clip_skip: int) -> Any:
+        """The CLIP that reads layer -clip_skip: for 1 the user's CLIP as connected (with any
+        CLIP Set Last Layer already applied upstream); deeper ones a clone set the way
+        ComfyUI's CLIP Set Last Layer node sets it, so the user's CLIP is never changed."""
+        if clip_skip == 1:
+            return self.clip
+        clip = self._skipping_clips.get(clip_skip)
+        if clip is None:
+            clip = self.clip.clone()
+            clip.clip_layer(-clip_skip)
+            self._skipping_clips[clip_skip] = clip
+        return clip
 
 
 _NO_VALUES = torch.empty(0)

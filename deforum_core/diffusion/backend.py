@@ -2,11 +2,13 @@
 
 A backend (ComfyUI's own sampler, or diffusers) turns a prepared frame into a diffused frame.
 The caller has already evaluated the schedules, so a request carries plain numbers for one
-frame: strength, steps, cfg, seed, and the frame's prompts with their blend weight.
+frame: strength, steps, cfg, seed, the frame's prompts with their blend weight, and the
+A1111 settings Deforum schedules per frame (noise multiplier, variation seed, clip skip).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -15,9 +17,11 @@ import torch
 
 from ..errors import DeforumError
 from ..prompts import FramePrompt
+from ..seeds import SEED_MODULUS
 from .steps import start_step
 
 LATENT_SCALE = 8  # SD latents are 1/8 of the image size
+MAX_CLIP_SKIP = 24  # the deepest layer ComfyUI's CLIP Set Last Layer node offers (-24)
 
 
 class DiffusionError(DeforumError):
@@ -46,7 +50,23 @@ class FrameText:
 
 @dataclass(frozen=True)
 class DiffusionRequest:
-    """One frame to diffuse. image is [B,H,W,C] in 0..1, or None for txt2img."""
+    """One frame to diffuse. image is [B,H,W,C] in 0..1, or None for txt2img.
+
+    The fields after check_cancel are A1111 settings that Deforum schedules per frame; their
+    defaults leave the frame exactly as it is without them:
+
+    noise_multiplier: Deforum's noise_multiplier_schedule, A1111's "Noise multiplier for
+        img2img" (opts.initial_noise_multiplier). A1111 applies it in
+        StableDiffusionProcessingImg2Img.sample (modules/processing.py) as `x *= multiplier` on
+        the seeded (and variation-slerped) noise before sample_img2img, which then starts
+        from init_latent + noise * sigma_start (sd_samplers_kdiffusion.py); only the noise
+        added to the encoded input frame is scaled. Txt2img never reads it, so here it
+        applies to img2img frames only (is_img2img; see noise_scale).
+    subseed, subseed_strength: A1111 variation seeds; the initial noise is slerped from the
+        noise of `seed` towards the noise of `subseed` (variation.py).
+    clip_skip: A1111 "Clip skip" (CLIP_stop_at_last_layers), Deforum's clipskip_schedule:
+        1 reads the text encoder's last layer, 2 the penultimate one, and so on.
+    """
 
     text: FrameText
     strength: float
@@ -58,6 +78,10 @@ class DiffusionRequest:
     image: torch.Tensor | None = None
     # called before every sampler step, raising to stop (backends whose host does not check)
     check_cancel: Callable[[], None] | None = field(default=None, compare=False)
+    noise_multiplier: float = 1.0
+    subseed: int = 0
+    subseed_strength: float = 0.0
+    clip_skip: int = 1
 
     @property
     def size(self) -> tuple[int, int]:
@@ -75,6 +99,12 @@ class DiffusionRequest:
     def is_img2img(self) -> bool:
         """True when the input image shapes the result (strength above 0 with an image)."""
         return self.image is not None and self.start > 0
+
+    @property
+    def noise_scale(self) -> float:
+        """The factor on the initial noise: noise_multiplier for img2img frames, 1 for frames
+        that start from pure noise (A1111 applies its multiplier in img2img only)."""
+        return self.noise_multiplier if self.is_img2img else 1.0
 
 
 @dataclass(frozen=True)
@@ -117,7 +147,8 @@ def check_size(width: int, height: int) -> None:
 
 
 def check_request(request: DiffusionRequest) -> None:
-    """Checks shared by every backend: image layout, size, steps and strength."""
+    """Checks shared by every backend: image layout, size, steps, strength and the
+    per-frame A1111 settings."""
     if request.image is not None:
         image = request.image
         if image.ndim != 4 or image.shape[-1] not in (3, 4) or image.shape[0] < 1:
@@ -143,6 +174,44 @@ def check_request(request: DiffusionRequest) -> None:
             f"strength must lie in 0..1, got {request.strength!r}",
             hint="1 keeps the input frame, 0 ignores it",
         )
+    check_frame_settings(request)
+
+
+def check_frame_settings(request: DiffusionRequest) -> None:
+    """Checks of the A1111 per-frame settings: noise multiplier, variation seed, clip skip."""
+    multiplier = request.noise_multiplier
+    if not _is_number(multiplier) or not math.isfinite(multiplier) or multiplier < 0:
+        raise DiffusionError(
+            f"noise_multiplier must be a number from 0, got {multiplier!r}",
+            hint="1 adds the usual noise to an img2img frame; Deforum's default is 1.05",
+        )
+    strength = request.subseed_strength
+    if not _is_number(strength) or not 0.0 <= strength <= 1.0:
+        raise DiffusionError(
+            f"subseed_strength must lie in 0..1, got {strength!r}",
+            hint="0 uses the seed's noise only, 1 the subseed's noise only",
+        )
+    subseed = request.subseed
+    if not _is_whole(subseed) or not 0 <= subseed < SEED_MODULUS:
+        raise DiffusionError(
+            f"subseed must be a whole number in 0..{SEED_MODULUS - 1} like seed, got {subseed!r}",
+            hint="resolve a random subseed (-1) to a number first, or set subseed_strength "
+            "to 0 to turn variation off",
+        )
+    clip_skip = request.clip_skip
+    if not _is_whole(clip_skip) or not 1 <= clip_skip <= MAX_CLIP_SKIP:
+        raise DiffusionError(
+            f"clip_skip must be a whole number in 1..{MAX_CLIP_SKIP}, got {clip_skip!r}",
+            hint="1 uses the text encoder's last layer, 2 the penultimate one (A1111's Clip skip)",
+        )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _nearest(side: int) -> int:

@@ -30,24 +30,28 @@ class EmbeddingCache:
     """Encodes each distinct text once; keeps the most recently used `capacity` texts.
 
     Prompts with per-frame math render a new text on every frame, so the cache is bounded.
+    Entries are keyed on the text and the clip skip it was encoded with (a scheduled clip skip
+    encodes the same prompt from another layer): clip skip 1, the last layer, calls
+    encode(text), so one-argument encoders keep working; deeper ones call encode(text, clip_skip).
     """
 
-    def __init__(self, encode: Callable[[str], Embedding], capacity: int = 32) -> None:
+    def __init__(self, encode: Callable[..., Embedding], capacity: int = 32) -> None:
         self._encode = encode
         self._capacity = capacity
-        self._entries: OrderedDict[str, Embedding] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, int], Embedding] = OrderedDict()
         self.encoded = 0  # how many texts were actually run through the encoder
 
-    def __call__(self, text: str) -> Embedding:
-        entry = self._entries.get(text)
+    def __call__(self, text: str, clip_skip: int = 1) -> Embedding:
+        key = (text, clip_skip)
+        entry = self._entries.get(key)
         if entry is None:
-            entry = self._encode(text)
+            entry = self._encode(text) if clip_skip == 1 else self._encode(text, clip_skip)
             self.encoded += 1
-            self._entries[text] = entry
+            self._entries[key] = entry
             if len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
         else:
-            self._entries.move_to_end(text)
+            self._entries.move_to_end(key)
         return entry
 
 
@@ -79,13 +83,18 @@ def blend_embeddings(
     return Embedding(torch.lerp(start, end.to(start), weight), pooled)
 
 
-def frame_embeddings(cache: EmbeddingCache, text: FrameText) -> tuple[Embedding, Embedding]:
-    """Positive and negative embeddings of one frame, blended towards the next prompts."""
+def frame_embeddings(
+    cache: EmbeddingCache, text: FrameText, clip_skip: int = 1
+) -> tuple[Embedding, Embedding]:
+    """Positive and negative embeddings of one frame, blended towards the next prompts, all
+    read from the text encoder layer `clip_skip` counts back from the last (1: the last)."""
     pairs = ((text.positive, text.next_positive), (text.negative, text.next_negative))
     results = []
     for current, following in pairs:
-        embedding = cache(current)
+        embedding = cache(current, clip_skip)
         if text.blend > 0.0 and following is not None and following != current:
-            embedding = blend_embeddings(embedding, cache(following), text.blend, cache("").tokens)
+            following_embedding = cache(following, clip_skip)
+            pad_chunk = cache("", clip_skip).tokens
+            embedding = blend_embeddings(embedding, following_embedding, text.blend, pad_chunk)
         results.append(embedding)
     return results[0], results[1]

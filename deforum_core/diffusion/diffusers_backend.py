@@ -3,8 +3,9 @@
 Used by the command line and by the Deforum Diffusers Loader node. Loading never reaches a
 model hub (local_files_only). The denoising loop is the pack's own rather than a diffusers
 pipeline's __call__, so the strength→steps rule is exactly Deforum's (steps.py) instead of
-diffusers' `int(steps * strength)`, and all noise comes from one seeded CPU generator.
-diffusers and transformers are imported inside functions: importing the pack stays light.
+diffusers' `int(steps * strength)`, and all noise comes from one seeded CPU generator (a
+variation seed's noise from a second one). diffusers and transformers are imported inside
+functions: importing the pack stays light.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..fingerprint import file_fingerprint, weights_fingerprint
 from .backend import DiffusionError, DiffusionRequest, DiffusionResult, check_request, unchanged
 from .conditioning import Embedding, EmbeddingCache, frame_embeddings
 from .samplers import scheduler_spec
+from .variation import variation_noise
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
 _SDXL_KEY = "conditioner.embedders.1."  # the second text encoder only SDXL checkpoints have
@@ -81,7 +83,7 @@ class DiffusersBackend:
         )
 
     def diffuse(self, request: DiffusionRequest) -> DiffusionResult:
-        check_request(request)
+        self._check(request)
         kept = unchanged(request)
         if kept is not None:
             return kept
@@ -90,7 +92,39 @@ class DiffusersBackend:
         target = request.image.device if request.image is not None else torch.device("cpu")
         return DiffusionResult(image.to(target), request.steps - request.start)
 
-    def _diffuse(self, request: DiffusionRequest) -> torch.Tensor:
+    def start_latents(self, request: DiffusionRequest) -> torch.Tensor:
+        """The latents the denoising loop of `request` starts from: the encoded input frame
+        with the frame's noise added (img2img), or the scaled noise; a frame that runs no
+        step (strength 1) has only its encoded input. diffuse() starts from exactly these, so
+        tests and tools can see what the noise settings did."""
+        self._check(request)
+        with torch.inference_mode():
+            if unchanged(request) is not None:
+                return self._encode_image(request.image)
+            return self._start(request)[2]
+
+    def _check(self, request: DiffusionRequest) -> None:
+        check_request(request)
+        if request.clip_skip == 1:
+            return
+        if self.is_xl:
+            raise DiffusionError(
+                f"clip_skip {request.clip_skip} is not supported for SDXL models by the "
+                "diffusers backend",
+                hint="use clip skip 1: SDXL already reads its text encoders' penultimate "
+                "layer, and A1111 ignores Clip skip for SDXL unless sdxl_clip_l_skip is on",
+            )
+        layers = self.pipeline.text_encoder.config.num_hidden_layers
+        if request.clip_skip > layers:
+            raise DiffusionError(
+                f"clip_skip {request.clip_skip} is deeper than the model's text encoder, "
+                f"which has {layers} layers",
+                hint=f"use a clip skip from 1 to {layers}",
+            )
+
+    def _start(self, request: DiffusionRequest) -> tuple[Any, torch.Tensor, torch.Tensor, Any]:
+        """The scheduler set to the frame's steps, the timesteps to run, the starting
+        latents and the seeded generator the sampler's later noise comes from."""
         unet, vae = self.pipeline.unet, self.pipeline.vae
         scheduler = self._scheduler_class.from_config(self._scheduler_config)
         scheduler.set_timesteps(request.steps, device=self.device)
@@ -104,13 +138,26 @@ class DiffusersBackend:
         batch = request.image.shape[0] if request.image is not None else 1
         shape = (batch, unet.config.in_channels, height // factor, width // factor)
         generator = torch.Generator("cpu").manual_seed(request.seed)
-        noise = torch.randn(shape, generator=generator).to(self.device, unet.dtype)
+        subseed = request.subseed
+        noise = variation_noise(
+            lambda: torch.randn(shape, generator=generator),
+            lambda: torch.randn(shape, generator=torch.Generator("cpu").manual_seed(subseed)),
+            request.subseed_strength,
+        ).to(self.device, unet.dtype)
+        if request.noise_scale != 1.0:
+            noise = noise * request.noise_scale
         if request.is_img2img:
             latents = scheduler.add_noise(self._encode_image(request.image), noise, timesteps[:1])
         else:
             latents = noise * scheduler.init_noise_sigma
+        return scheduler, timesteps, latents, generator
 
-        positive, negative = frame_embeddings(self.embeddings, request.text)
+    def _diffuse(self, request: DiffusionRequest) -> torch.Tensor:
+        unet = self.pipeline.unet
+        scheduler, timesteps, latents, generator = self._start(request)
+        width, height = request.size
+        batch = latents.shape[0]
+        positive, negative = frame_embeddings(self.embeddings, request.text, request.clip_skip)
         guided = request.cfg != 1.0
         conditioning = self._unet_conditioning(positive, negative, batch, guided, (height, width))
         step_takes_generator = "generator" in inspect.signature(scheduler.step).parameters
@@ -150,7 +197,9 @@ class DiffusersBackend:
             }
         return arguments
 
-    def _encode_text(self, text: str) -> Embedding:
+    def _encode_text(self, text: str, clip_skip: int = 1) -> Embedding:
+        if clip_skip > 1:
+            return Embedding(self._encode_skipping(text, clip_skip))
         encoded = self.pipeline.encode_prompt(
             prompt=text, device=self.device, num_images_per_prompt=1,
             do_classifier_free_guidance=False,
@@ -161,6 +210,28 @@ class DiffusersBackend:
             # SDXL was trained with zeros, not the encoded empty text, as "no prompt"
             tokens, pooled = torch.zeros_like(tokens), torch.zeros_like(pooled)
         return Embedding(tokens, pooled)
+
+    def _encode_skipping(self, text: str, clip_skip: int) -> torch.Tensor:
+        """A1111's clip skip (SD 1.x/2.x; SDXL is refused in _check): the text encoder's hidden
+        state clip_skip layers from the end, through its final layer norm. This is what
+        encode_prompt(clip_skip=clip_skip - 1) computes, done here because that diffusers path
+        looks the norm up as text_encoder.text_model, which transformers 5.6 removed from
+        CLIPTextModel (its layers now sit on the model itself; huggingface/diffusers#14124)."""
+        pipeline = self.pipeline
+        if hasattr(pipeline, "maybe_convert_prompt"):  # textual inversion tokens, as encode_prompt
+            text = pipeline.maybe_convert_prompt(text, pipeline.tokenizer)
+        inputs = pipeline.tokenizer(
+            text, padding="max_length", max_length=pipeline.tokenizer.model_max_length,
+            truncation=True, return_tensors="pt",
+        )  # fmt: skip
+        encoder = pipeline.text_encoder
+        mask = None
+        if getattr(encoder.config, "use_attention_mask", False):
+            mask = inputs.attention_mask.to(self.device)
+        output = encoder(inputs.input_ids.to(self.device), attention_mask=mask,
+                         output_hidden_states=True)  # fmt: skip
+        final_norm = getattr(encoder, "text_model", encoder).final_layer_norm
+        return final_norm(output.hidden_states[-clip_skip]).to(encoder.dtype)
 
     def _encode_image(self, image: torch.Tensor) -> torch.Tensor:
         vae = self.pipeline.vae

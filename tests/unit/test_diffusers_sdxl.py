@@ -96,3 +96,19 @@ def test_sdxl_strength_rule_and_determinism(backend):
     assert not torch.equal(backend.diffuse(request(image, 0.5, seed=2)).image, half.image)
     txt2img = backend.diffuse(request(None, 0.5))
     assert txt2img.steps_run == 4 and txt2img.image.shape == (1, SIZE, SIZE, 3)
+
+
+def test_sdxl_refuses_clip_skip_and_takes_the_noise_settings(backend):
+    import dataclasses
+
+    from deforum_core.diffusion import DiffusionError
+
+    image = torch.rand(1, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(2))
+    with pytest.raises(DiffusionError, match="clip_skip 2 is not supported for SDXL") as caught:
+        backend.diffuse(dataclasses.replace(request(image, 0.5), clip_skip=2))
+    assert "fix: use clip skip 1" in str(caught.value)
+    plain = backend.diffuse(request(image, 0.5)).image
+    varied = dataclasses.replace(
+        request(image, 0.5), noise_multiplier=1.05, subseed=9, subseed_strength=0.5
+    )
+    assert not torch.equal(backend.diffuse(varied).image, plain)
