@@ -110,6 +110,7 @@ class DeforumAnimate:
                     "DEFORUM_DEPTH_MODEL",
                     {"tooltip": "Depth of each diffused frame, for animation_mode 3D."},
                 ),
+                **widgets(AnimationSettings, appended=True),
             },
         }
 

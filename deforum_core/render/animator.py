@@ -269,6 +269,10 @@ class _Loop:
             height=self.settings.height,
             image=picture,
             check_cancel=self.callbacks.check_cancel,
+            noise_multiplier=values.noise_multiplier,
+            subseed=values.subseed,
+            subseed_strength=values.subseed_strength,
+            clip_skip=values.clipskip,
         )
         image = self.diffuser.diffuse(request).image[:1, ..., :3]
         if not torch.isfinite(image).all():

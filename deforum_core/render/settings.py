@@ -97,6 +97,30 @@ class AnimationSettings(ParameterTable):
         deforum_key="strength",
     )
 
+    noise_multiplier_schedule: Schedule = schedule(
+        "0:(1.0)",
+        "Scale of the sampler's starting noise on img2img frames (sd-webui-deforum's noise "
+        "multiplier, 1.05 there by default); 1 leaves it as is.",
+        low=0.0, high=10.0, hint="1 leaves the noise as is; Deforum uses about 0.9 to 1.1",
+        deforum_key="noise_multiplier_schedule", appended=True,
+    )  # fmt: skip
+    subseed_schedule: Schedule = schedule(
+        "0:(1)", "Variation seed per frame, mixed in by subseed_strength_schedule.",
+        low=0, high=SEED_MODULUS - 1, whole=True, deforum_key="subseed_schedule",
+        aliases=("subseed",), appended=True,
+    )  # fmt: skip
+    subseed_strength_schedule: Schedule = schedule(
+        "0:(0)",
+        "How far each frame's noise turns toward the variation seed's (0: not at all, 1: all).",
+        low=0.0, high=1.0, deforum_key="subseed_strength_schedule",
+        aliases=("subseed_strength",), appended=True,
+    )  # fmt: skip
+    clipskip_schedule: Schedule = schedule(
+        "0:(1)", "CLIP skip per frame: 1 uses the text encoder's last layer, 2 the one before.",
+        low=1, high=24, whole=True, hint="use 1 (the last layer) to 12",
+        deforum_key="clipskip_schedule", appended=True,
+    )  # fmt: skip
+
     def __post_init__(self) -> None:
         super().__post_init__()
         check_size(self.width, self.height)
@@ -127,6 +151,10 @@ class FrameSettings:
     strength: float
     steps: int
     cfg: float
+    noise_multiplier: float
+    subseed: int
+    subseed_strength: float
+    clipskip: int
 
 
 @dataclass(frozen=True)

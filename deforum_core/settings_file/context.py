@@ -23,9 +23,16 @@ from .references import FileReference
 from .report import DEFAULTED, IGNORED, MAPPED, TAKEN, UNSUPPORTED, ReportLine
 from .values import convert, to_bool
 
-# enable_* switch: (the schedule it turns on, the constant key used while it is off)
-SCHEDULE_SWITCHES = {
-    "enable_steps_scheduling": ("steps_schedule", "steps"),
+# enable_* switch: (the schedules it turns on, the constant key used while it is off). With
+# no constant key, a switch that is off leaves the pack's default, which is what Deforum does
+# then (noise multiplier 1, no variation seed, CLIP skip 1); seed_enable_extras is the
+# webui's switch of the constants subseed and subseed_strength in late-2022 files.
+SCHEDULE_SWITCHES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "enable_steps_scheduling": (("steps_schedule",), "steps"),
+    "enable_noise_multiplier_scheduling": (("noise_multiplier_schedule",), None),
+    "enable_subseed_scheduling": (("subseed_schedule", "subseed_strength_schedule"), None),
+    "enable_clipskip_scheduling": (("clipskip_schedule",), None),
+    "seed_enable_extras": (("subseed", "subseed_strength"), None),
 }
 # Parameters the pack has and Deforum does not: what imported settings use, and why.
 PACK_CHOICES: dict[type, dict[str, tuple[Any, str]]] = {
@@ -92,8 +99,10 @@ class ImportContext:
         shown = self.renamed.get(key, key)
         if shown in self.file_keys:
             previous = self.lines.get(shown)
-            if previous is not None and previous.status == MAPPED and status == TAKEN:
-                return  # the rename line already says it
+            if previous is not None and (
+                (previous.status == MAPPED and status == TAKEN) or status == DEFAULTED
+            ):
+                return  # its line already says it (a rename, or a switch that is off)
             self.lines[shown] = ReportLine(shown, status, detail)
         elif status in (DEFAULTED, MAPPED, UNSUPPORTED):
             self.extra_lines.append(ReportLine(key, DEFAULTED, detail))
@@ -168,12 +177,20 @@ class ImportContext:
         for switch, (scheduled, constant) in SCHEDULE_SWITCHES.items():
             if switch not in self.written and switch not in self.defaults:
                 continue
-            unused, why = (constant, "on") if self.flag(switch, False) else (scheduled, "off")
-            applies = scheduled if unused == constant else constant
-            if self.has(unused):
-                self.note(unused, IGNORED, f"{switch} is {why}: {applies} applies")
-            self.written.pop(unused, None)
-            self.defaults.pop(unused, None)
+            if self.flag(switch, False):
+                unused, why = (constant,) if constant else (), f"{switch} is on: "
+                why += " and ".join(scheduled) + " apply"
+            else:
+                unused, why = (
+                    scheduled,
+                    f"{switch} is off: "
+                    + (f"{constant} applies" if constant else "the pack's default applies"),
+                )
+            for key in unused:
+                if self.has(key):
+                    self.note(key, IGNORED, why)
+                self.written.pop(key, None)
+                self.defaults.pop(key, None)
 
 
 def short(value: Any) -> str:

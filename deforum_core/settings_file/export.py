@@ -32,6 +32,14 @@ STAGE_TABLES = {
 DEFORUM_SPELLING = {("noise_type", "gaussian"): "uniform"}
 
 
+SCHEDULED_IN_THE_PACK = (
+    "enable_steps_scheduling",
+    "enable_noise_multiplier_scheduling",
+    "enable_subseed_scheduling",
+    "enable_clipskip_scheduling",
+)
+
+
 def export_settings(
     record: Mapping[str, Any],
     *,
@@ -54,7 +62,8 @@ def export_settings(
     pack: dict[str, dict[str, Any]] = {}
     notes: list[str] = []
     _write_table(settings, pack, AnimationSettings, record)
-    settings["enable_steps_scheduling"] = True  # the steps are a schedule in the pack
+    for switch in SCHEDULED_IN_THE_PACK:  # these are schedules in the pack, always in force
+        settings[switch] = True
     stages = record["stages"]
     _write_prompts(settings, stages["prompts"])
     for name, tables in STAGE_TABLES.items():
@@ -84,10 +93,15 @@ def settings_text(settings: Mapping[str, Any]) -> str:
 
 
 def _write_table(settings: dict, pack: dict, table: type, values: Mapping[str, Any]) -> None:
+    """A table's values under their Deforum keys (the pack's own in its block); a parameter
+    appended after the record was written rendered with its default, which is written."""
     for declared in params_of(table):
-        if declared.name not in values:
+        if declared.name in values:
+            value = values[declared.name]
+        elif declared.appended and declared.deforum_key:
+            value = declared.default
+        else:
             continue
-        value = values[declared.name]
         if declared.deforum_key is None:
             pack.setdefault(TABLE_NAMES[table], {})[declared.name] = value
         else:

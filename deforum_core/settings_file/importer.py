@@ -25,7 +25,13 @@ from .prompt_import import import_prompts
 from .reading import SettingsFileError
 from .references import FileReference
 from .report import IGNORED, MAPPED, TAKEN, UNSUPPORTED, ReportLine
-from .run_import import OutputOptions, import_init_image, import_output, import_sampler
+from .run_import import (
+    OutputOptions,
+    import_init_image,
+    import_output,
+    import_sampler,
+    import_subseed,
+)
 from .stage_import import DepthChoice, import_stages
 from .values import to_int
 
@@ -95,6 +101,7 @@ def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
     context.switch_schedules()
     prompts = import_prompts(context, mode)
     special = {"width": _side(context, "W", "width"), "height": _side(context, "H", "height")}
+    special.update(import_subseed(context))
     if prompts.stills is not None:
         special["max_frames"] = prompts.stills
         if context.has("max_frames"):

@@ -97,3 +97,23 @@ def import_sampler(context: ImportContext) -> Any:
     if isinstance(scheduler, str):
         context.note("scheduler", TAKEN, "read with the sampler")
     return choice
+
+
+_DRAWN_SUBSEED = re.compile(r"\s*(?:0\s*:\s*\(\s*)?-1(?:\.0*)?\s*\)?\s*")
+# the variation seed the pack uses for the webui's "draw one" (-1): one after the render seed
+TIED_SUBSEED = "0:((s+1)%4294967296)"
+
+
+def import_subseed(context: ImportContext) -> dict[str, Any]:
+    """The webui draws a new variation seed when subseed is -1, so such a render never
+    repeats; the import ties it to the render seed, which the run records."""
+    keys = ("subseed_schedule", "subseed")
+    found = [key for key in keys if context.has(key)] or [
+        key for key in keys if key in context.defaults
+    ]
+    if not found or not _DRAWN_SUBSEED.fullmatch(str(context.get(found[0]))):
+        return {}
+    if context.has(found[0]):
+        why = f"-1 (a new variation seed on every run) to {TIED_SUBSEED}: render seed + 1"
+        context.note(found[0], MAPPED, why)
+    return {"subseed_schedule": TIED_SUBSEED}

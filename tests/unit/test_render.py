@@ -191,6 +191,23 @@ def test_mode_none_diffuses_every_frame_from_text(tmp_path):
     assert all(request.image is None for request in backend.requests)
 
 
+def test_noise_multiplier_variation_seed_and_clip_skip_reach_every_diffused_frame(tmp_path):
+    backend = RecordingBackend()
+    schedules = {
+        "noise_multiplier_schedule": "0:(1.0), 9:(1.09)",
+        "clipskip_schedule": "0:(1), 5:(1), 6:(2)",
+        "subseed_schedule": "0:(s+1)",
+        "subseed_strength_schedule": "0:(0), 9:(0.9)",
+    }
+    render_animation(settings(**schedules), Stages(PROMPTS, still_motion()), backend,
+                     tmp_path / "r")  # fmt: skip
+    requests = backend.requests  # frames 0, 3, 6, 9
+    assert [r.noise_multiplier for r in requests] == pytest.approx([1.0, 1.03, 1.06, 1.09])
+    assert [r.clip_skip for r in requests] == [1, 1, 2, 2]
+    assert [r.subseed for r in requests] == [6, 6, 6, 6]  # the render seed 5, plus one
+    assert [r.subseed_strength for r in requests] == pytest.approx([0.0, 0.3, 0.6, 0.9])
+
+
 def test_out_of_range_schedules_are_refused_before_rendering(tmp_path):
     with pytest.raises(ScheduleError, match=r"strength_schedule: 1.08 is outside 0..1 at frame 4"):
         render_animation(settings(strength_schedule="0:(0.6), 5:(1.2)"), Stages(PROMPTS), None,

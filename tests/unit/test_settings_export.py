@@ -131,6 +131,15 @@ def test_a_pinhole_camera_survives_the_round_trip(tmp_path):
     assert imported.motion.translation_z.text == "0:(3)"
     assert imported.color_stage().color_coherence == "None"
     assert imported.depth.model_type is None
+    # the record predates the frame-setting schedules: it rendered with their defaults
+    assert settings["noise_multiplier_schedule"] == "0:(1.0)"
+    assert settings["enable_noise_multiplier_scheduling"] is True
+    animation = imported.animation
+    assert animation.noise_multiplier_schedule.text == "0:(1.0)"
+    assert (animation.subseed_strength_schedule.text, animation.clipskip_schedule.text) == (
+        "0:(0)",
+        "0:(1)",
+    )
 
 
 def test_export_refuses_what_is_not_a_run(tmp_path, capsys):

@@ -210,3 +210,51 @@ def test_a_switch_that_is_off_keeps_the_constant():
     assert line(result, "steps_schedule").status == IGNORED
     assert "enable_steps_scheduling is off" in line(result, "steps_schedule").detail
     assert line(result, "enable_steps_scheduling").status == TAKEN
+
+
+@pytest.mark.parametrize(
+    ("switches", "expected"),
+    [
+        ({}, ("0:(1)", "0:(0)", "0:(1.0)", "0:(1)")),  # every switch off: the pack's defaults
+        ({"enable_subseed_scheduling": True, "enable_noise_multiplier_scheduling": True,
+          "enable_clipskip_scheduling": True}, ("0: (7)", "0: (0.25)", "0: (0.9)", "0: (2)")),
+    ],
+)  # fmt: skip
+def test_the_frame_setting_switches_choose_schedule_or_default(switches, expected):
+    result = import_settings(
+        {"show_info_on_ui": True, "subseed_schedule": "0: (7)",
+         "subseed_strength_schedule": "0: (0.25)", "noise_multiplier_schedule": "0: (0.9)",
+         "clipskip_schedule": "0: (2)", "enable_subseed_scheduling": False,
+         "enable_noise_multiplier_scheduling": False, "enable_clipskip_scheduling": False,
+         **switches}, "a.txt",
+    )  # fmt: skip
+    animation = result.animation
+    names = ("subseed", "subseed_strength", "noise_multiplier", "clipskip")
+    assert tuple(getattr(animation, f"{name}_schedule").text for name in names) == expected
+    status = line(result, "clipskip_schedule").status
+    assert status == (TAKEN if switches else IGNORED)
+
+
+def test_the_old_webui_variation_seed_is_read_when_its_switch_is_on():
+    old = {"show_info_on_ui": True, "seed": 5, "seed_enable_extras": True, "subseed": 9,
+           "subseed_strength": 0.5}  # fmt: skip
+    animation = import_settings(old, "a.txt").animation
+    assert animation.subseed_schedule.text == "0:(9)"
+    assert animation.subseed_strength_schedule.text == "0:(0.5)"
+    off = import_settings({**old, "seed_enable_extras": False}, "a.txt")
+    assert off.animation.subseed_strength_schedule.text == "0:(0)"
+    assert "seed_enable_extras is off" in line(off, "subseed_strength").detail
+
+
+def test_a_drawn_variation_seed_is_tied_to_the_recorded_render_seed():
+    result = import_settings(
+        {"show_info_on_ui": True, "seed": 5, "seed_enable_extras": True, "subseed": -1,
+         "subseed_strength": 0.5}, "a.txt",
+    )  # fmt: skip
+    assert result.animation.subseed_schedule.text == "0:((s+1)%4294967296)"
+    assert line(result, "subseed").status == MAPPED
+    assert "render seed + 1" in line(result, "subseed").detail
+    from deforum_core.render import RenderValues
+
+    values = RenderValues.evaluate(result.animation.with_resolved_seed())
+    assert values.frames[0].subseed == 6
