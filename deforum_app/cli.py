@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -173,22 +172,11 @@ def _print_settings(arguments: argparse.Namespace) -> None:
 
 
 def _export_settings(arguments: argparse.Namespace) -> None:
-    from deforum_core.render import RunDirectory
-    from deforum_core.render.rundir import SETTINGS_FILE
-    from deforum_core.settings_file.export import export_settings, settings_text
+    from deforum_core.settings_file.export import export_run
 
-    record = RunDirectory(arguments.run_folder).read_json(SETTINGS_FILE)
-    if record is None:
-        raise CommandLineError(
-            f"{arguments.run_folder} has no {SETTINGS_FILE}",
-            hint="give the folder of a Deforum run (output/deforum/<run_name>_NNNN)",
-        )
-    run_name = re.sub(r"_\d{4,}$", "", arguments.run_folder.resolve().name)
-    settings, notes = export_settings(
-        record, init_image=arguments.init, color_image=arguments.color_image, batch_name=run_name
-    )
     path = arguments.out or arguments.run_folder / "deforum_settings.txt"
-    atomic_write(path, settings_text(settings).encode("utf-8"))
+    notes = export_run(arguments.run_folder, path, init_image=arguments.init,
+                       color_image=arguments.color_image)  # fmt: skip
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"settings: {path}")

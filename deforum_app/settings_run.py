@@ -13,19 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from deforum_core.depth import DepthEstimator, FlatDepth
+from deforum_core.depth import DepthEstimator
 from deforum_core.files import atomic_write
-from deforum_core.pattern import test_pattern
-from deforum_core.render import RunDirectory, Stages, render_animation
+from deforum_core.render import RunDirectory, render_animation
 from deforum_core.render.run_folders import reserve_run_folder
-from deforum_core.render.rundir import read_image
 from deforum_core.settings_file import (
     ImportedSettings,
     SettingsFileError,
     format_report,
     read_settings_file,
-    resolve_reference,
 )
+from deforum_core.settings_file.loaded import LoadedSettings
 from deforum_core.settings_file.report import DEFAULTED, ReportLine
 from deforum_core.video_encoding import encode_video
 
@@ -60,59 +58,33 @@ def run_settings_file(request: RunRequest, *, log=print) -> RunOutcome:
     imported = read_settings_file(request.settings)
     folders = [request.input, request.settings.parent]
     where = "the input folder or the settings file's folder"
-    found = {ref.key: resolve_reference(ref, folders, where) for ref in imported.references}
-    imported.check_renderable()
-    imported = imported.with_overrides(max_frames=request.max_frames, size=request.size)
+    loaded = LoadedSettings.load(imported, folders, where, max_frames=request.max_frames,
+                                 size=request.size)  # fmt: skip
+    imported = loaded.imported
     preview = request.preview or imported.motion_preview
     extra: list[ReportLine] = []
     if preview and not request.preview:
         extra.append(ReportLine("motion_preview_mode", DEFAULTED, "on: a motion preview"))
-    depth_model = _depth_model(imported, request, preview, extra)
+    given_depth = None
+    if request.depth is not None and imported.depth and imported.depth.model_type:
+        given_depth = DepthEstimator.from_file(imported.depth.model_type, request.depth)
+    depth_model = loaded.depth_model(given_depth, preview=preview, notes=extra)
     diffuser = None if preview else _diffuser(imported, request)
-    init = _init_image(imported, found, preview)
-    color = found.get("color_coherence_image_path")
-    stages = Stages(
-        imported.prompts.parse(),
-        imported.motion,
-        imported.color_stage(read_image(color) if color else None),
-        imported.enhance,
-        imported.noise,
-        depth_model,
-    )
+    stages = loaded.stages(depth_model)
     report = (*imported.report, *extra)
     for line in (*extra, *_worth_saying(imported.report)):
         log(f"  {line}")
     run_dir = reserve_run_folder(request.out / RUNS_FOLDER, imported.output.run_name)
     atomic_write(run_dir / REPORT_FILE, (format_report(report) + "\n").encode("utf-8"))
-    result = render_animation(imported.animation, stages, diffuser, run_dir, init_image=init)
-    videos = _videos(imported, result.run_dir, found)
+    result = render_animation(imported.animation, stages, diffuser, run_dir,
+                              init_image=loaded.init_image(preview=preview))  # fmt: skip
+    videos = _videos(imported, result.run_dir, loaded.found)
     return RunOutcome(result.run_dir, result.frames_written, videos, report)
 
 
 def _worth_saying(report: tuple[ReportLine, ...]) -> list[ReportLine]:
     """The lines where the render differs from what the file literally says."""
     return [line for line in report if line.status == "not supported yet"]
-
-
-def _depth_model(
-    imported: ImportedSettings, request: RunRequest, preview: bool, extra: list[ReportLine]
-):
-    if imported.depth is None:
-        return None
-    if imported.depth.model_type is None:
-        return FlatDepth()
-    if request.depth is not None:
-        return DepthEstimator.from_file(imported.depth.model_type, request.depth)
-    if not preview:
-        raise SettingsFileError(
-            f"3D settings need depth: {imported.depth.model_type} weights",
-            parameter="depth_algorithm",
-            hint=f"give --depth FILE (a {imported.depth.model_type} or Depth Anything V2 file), "
-            "add --preview for a preview through flat depth, or set use_depth_warping false",
-        )
-    extra.append(ReportLine("(depth)", DEFAULTED, "no --depth weights: the preview moves "
-                            "through flat depth"))  # fmt: skip
-    return FlatDepth()
 
 
 def _diffuser(imported: ImportedSettings, request: RunRequest):
@@ -126,15 +98,6 @@ def _diffuser(imported: ImportedSettings, request: RunRequest):
     from deforum_core.diffusion import load_diffusers_backend
 
     return load_diffusers_backend(request.model, sampler=imported.sampler.diffusers)
-
-
-def _init_image(imported: ImportedSettings, found: dict[str, Path], preview: bool):
-    if "init_image" in found:
-        return read_image(found["init_image"])
-    if preview:
-        animation = imported.animation
-        return test_pattern(animation.width, animation.height)
-    return None
 
 
 def _videos(imported: ImportedSettings, run_dir: Path, found: dict[str, Path]) -> tuple:

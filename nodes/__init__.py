@@ -12,6 +12,7 @@ from .image_nodes import DeforumAddNoise, DeforumColorMatch, DeforumEnhanceImage
 from .motion_nodes import DeforumMotion2D, DeforumMotion3D
 from .routes import register_routes
 from .schedule_nodes import DeforumPromptSchedule, DeforumSchedule
+from .settings_nodes import DeforumExportSettings, DeforumLoadSettings
 
 NODE_CLASS_MAPPINGS = {
     "DeforumSchedule": DeforumSchedule,
@@ -32,6 +33,8 @@ NODE_CLASS_MAPPINGS = {
     "DeforumVideo": DeforumVideo,
     "DeforumDepthModel": DeforumDepthModel,
     "DeforumEstimateDepth": DeforumEstimateDepth,
+    "DeforumLoadSettings": DeforumLoadSettings,
+    "DeforumExportSettings": DeforumExportSettings,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -53,6 +56,8 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumVideo": "Deforum Video",
     "DeforumDepthModel": "Deforum Depth Model",
     "DeforumEstimateDepth": "Deforum Estimate Depth (image)",
+    "DeforumLoadSettings": "Deforum Load Settings",
+    "DeforumExportSettings": "Deforum Export Settings",
 }
 
 register_routes()  # the page's live schedule summaries, when a ComfyUI server loads the pack

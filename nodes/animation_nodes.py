@@ -111,6 +111,14 @@ class DeforumAnimate:
                     {"tooltip": "Depth of each diffused frame, for animation_mode 3D."},
                 ),
                 **widgets(AnimationSettings, appended=True),
+                "settings": (
+                    "DEFORUM_SETTINGS",
+                    {
+                        "tooltip": "From Deforum Load Settings: the file's frame count, size, "
+                        "seeds and schedules replace this node's, and its stages, init image "
+                        "and depth fill the inputs left empty."
+                    },
+                ),
             },
         }
 
@@ -130,9 +138,20 @@ class DeforumAnimate:
 
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,
-                depth_model=None, **settings):  # fmt: skip
-        animation = AnimationSettings(**settings)
-        stages = Stages(prompts, motion, color_coherence, enhance, noise, depth_model)
+                depth_model=None, settings=None, **widget_values):  # fmt: skip
+        linked = {"prompts": prompts, "motion": motion, "color_coherence": color_coherence,
+                  "enhance": enhance, "noise": noise}  # fmt: skip
+        if settings is None:
+            animation = AnimationSettings(**widget_values)
+            stages = Stages(**linked, depth_model=depth_model)
+        else:
+            loaded, preview = settings.loaded, diffuser is None
+            animation = loaded.animation
+            depth_model = loaded.depth_model(depth_model, preview=preview, notes=[])
+            stages = loaded.stages(depth_model, **linked)
+            if init_image is None:
+                init_image = loaded.init_image(preview=preview)
+            diffuser = settings.diffuser(diffuser)
         folder = _run_folder(run_name, resume)
         callbacks = RenderCallbacks(progress_reporter(animation.max_frames), check_interrupt)
         with _depth_on_device(depth_model, animation):

@@ -21,6 +21,7 @@ from deforum_core.diffusion.backend import (
 )
 from deforum_core.diffusion.conditioning import Embedding, EmbeddingCache, frame_embeddings
 from deforum_core.diffusion.variation import variation_noise
+from deforum_core.errors import DeforumError
 from deforum_core.fingerprint import weights_fingerprint
 
 FALLBACK_SAMPLERS = ("euler", "euler_ancestral")
@@ -55,6 +56,25 @@ class ComfyBackend:
         self.scheduler = scheduler
         self.embeddings = EmbeddingCache(self._encode_text)
         self._skipping_clips: dict[int, Any] = {}
+
+    def with_sampler(self, sampler: Any) -> ComfyBackend:
+        """The same model with a settings file's sampler (a SamplerChoice), as far as this
+        ComfyUI has it."""
+        samplers, schedulers = comfy_sampler_names()
+        for name, known, what in ((sampler.comfy_sampler, samplers, "sampler"),
+                                  (sampler.comfy_scheduler, schedulers, "scheduler")):  # fmt: skip
+            if name not in known:
+                raise DeforumError(
+                    f"this ComfyUI has no {what} {name!r}, which the settings' sampler needs",
+                    parameter="use_file_sampler",
+                    hint="update ComfyUI, or turn use_file_sampler off to use the diffuser's",
+                )
+        if (sampler.comfy_sampler, sampler.comfy_scheduler) == (self.sampler_name, self.scheduler):
+            return self
+        chosen = ComfyBackend(self.model, self.clip, self.vae, sampler.comfy_sampler,
+                              sampler.comfy_scheduler)  # fmt: skip
+        chosen.embeddings, chosen._skipping_clips = self.embeddings, self._skipping_clips
+        return chosen
 
     def describe(self) -> dict[str, Any]:
         return {

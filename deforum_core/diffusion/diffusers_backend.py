@@ -59,6 +59,14 @@ class DiffusersBackend:
             _check_xl_base(pipeline)
         self.embeddings = EmbeddingCache(self._encode_text)
 
+    def with_sampler(self, sampler: Any) -> DiffusersBackend:
+        """The same loaded model with a settings file's sampler (a SamplerChoice)."""
+        if sampler.diffusers == self.sampler:
+            return self
+        chosen = DiffusersBackend(self.pipeline, sampler.diffusers, source=self.source)
+        chosen.embeddings = self.embeddings  # the same text encoders
+        return chosen
+
     @property
     def device(self) -> torch.device:
         return self.pipeline.unet.device

@@ -10,12 +10,16 @@ choice, 2D sampling, occlusion, the colour reference refresh) goes into one extr
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..diffusion.sampler_names import webui_label
+from ..files import atomic_write
 from ..params import params_of
 from ..prompts import PromptTexts
+from ..render.rundir import SETTINGS_FILE, RunDirectory
 from ..render.settings import AnimationSettings
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
 from .context import PACK_KEY, TABLE_NAMES
@@ -85,6 +89,24 @@ def export_settings(
     _write_init(settings, record.get("init_image"), init_image, notes)
     settings[PACK_KEY] = pack
     return settings, notes
+
+
+def export_run(
+    run_dir: Path, path: Path, *, init_image: str | None = None, color_image: str | None = None
+) -> list[str]:
+    """Write the settings of the run in run_dir to path (see export_settings, whose notes
+    are returned); batch_name is the run's name, its folder's less the number."""
+    record = RunDirectory(run_dir).read_json(SETTINGS_FILE)
+    if record is None:
+        raise SettingsFileError(
+            f"{run_dir} has no {SETTINGS_FILE}",
+            hint="give the folder of a Deforum run (output/deforum/<run_name>_NNNN)",
+        )
+    run_name = re.sub(r"_\d{4,}$", "", Path(run_dir).resolve().name)
+    settings, notes = export_settings(record, init_image=init_image, color_image=color_image,
+                                      batch_name=run_name)  # fmt: skip
+    atomic_write(path, settings_text(settings).encode("utf-8"))
+    return notes
 
 
 def settings_text(settings: Mapping[str, Any]) -> str:

@@ -69,9 +69,9 @@ def test_a_3d_preview_without_depth_weights_moves_through_flat_depth_and_says_so
     code, _, err = run(capsys, str(FILES / "N_3d_camera.txt"), "--preview", "--max-frames", "3",
                        "--size", "64x64", "--out", str(tmp_path))  # fmt: skip
     assert code == 0, err
-    assert "no --depth weights: the preview moves through flat depth" in err
+    assert "no depth model: the preview moves through flat depth" in err
     report = (only_run_folder(tmp_path) / "import_report.txt").read_text(encoding="utf-8")
-    assert "(depth): no --depth weights" in report
+    assert "(depth): no depth model" in report
 
 
 def test_a_render_needs_a_model_and_3d_needs_depth(tmp_path, capsys, tiny_model):

@@ -203,3 +203,13 @@ def test_a_frame_that_runs_no_step_starts_and_ends_as_its_input(backend) -> None
                    subseed_strength=0.5, clip_skip=2)  # fmt: skip
     assert torch.equal(backend.diffuse(kept).image, image)
     assert backend.start_latents(kept).shape == LATENT
+
+
+def test_a_settings_file_sampler_swaps_the_scheduler_and_keeps_the_model(backend) -> None:
+    from deforum_core.diffusion.sampler_names import SamplerChoice
+
+    chosen = backend.with_sampler(SamplerChoice("dpmpp_2m", "karras", "dpmpp_2m_karras"))
+    assert chosen.describe()["sampler"] == "dpmpp_2m_karras"
+    assert chosen.pipeline is backend.pipeline and chosen.embeddings is backend.embeddings
+    assert type(chosen._scheduler_class()).__name__ == "DPMSolverMultistepScheduler"
+    assert backend.with_sampler(SamplerChoice("euler", "normal", "euler")) is backend

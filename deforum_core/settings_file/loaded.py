@@ -1,0 +1,105 @@
+"""Imported settings made ready to render: the files they name found and read, and the render's
+stages filled from them wherever the caller has no stage of its own.
+
+The command line (`deforum-comfy run`) and the Deforum Load Settings node both render
+through here, so a settings file renders the same from either: the same init picture and
+colour image, the same flat depth when Deforum's use_depth_warping is off, the same refusal
+when 3D settings need depth weights that nobody gave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..depth import FlatDepth
+from ..pattern import test_pattern
+from ..render import AnimationSettings, Stages
+from ..render.rundir import read_image
+from .importer import ImportedSettings
+from .reading import SettingsFileError
+from .references import resolve_reference
+from .report import DEFAULTED, ReportLine
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """A renderable import with the files it names: `found` maps settings keys to files
+    inside the allowed folders; `pictures` holds the init and colour images read from them."""
+
+    imported: ImportedSettings
+    found: dict[str, Path] = field(default_factory=dict)
+    pictures: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        imported: ImportedSettings,
+        folders: Sequence[Path],
+        where: str,
+        *,
+        max_frames: int | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> LoadedSettings:
+        """Find every file the settings name in folders (`where` says which, for errors),
+        then check the import can render, and apply the quick-look overrides."""
+        found = {ref.key: resolve_reference(ref, folders, where) for ref in imported.references}
+        imported.check_renderable()
+        imported = imported.with_overrides(max_frames=max_frames, size=size)
+        pictures = {key: read_image(found[key]) for key in PICTURE_KEYS if key in found}
+        return cls(imported, found, pictures)
+
+    @property
+    def animation(self) -> AnimationSettings:
+        return self.imported.animation
+
+    def init_image(self, *, preview: bool) -> torch.Tensor | None:
+        """The file's init picture; for a motion preview of a file that names none, the
+        test pattern (a preview moves a picture, and Deforum's would be a random frame)."""
+        if "init_image" in self.pictures:
+            return self.pictures["init_image"]
+        if preview:
+            return test_pattern(self.animation.width, self.animation.height)
+        return None
+
+    def depth_model(self, given: Any, *, preview: bool, notes: list[ReportLine]) -> Any:
+        """The depth a 3D render moves through: the given model, flat depth where Deforum's
+        use_depth_warping is off (or, noted, for a preview without weights), else an error
+        naming the model family the settings ask for."""
+        depth = self.imported.depth
+        if depth is None or given is not None:
+            return given
+        if depth.model_type is None:
+            return FlatDepth()
+        if not preview:
+            raise SettingsFileError(
+                f"3D settings need depth: {depth.model_type} weights (depth_algorithm "
+                f"{depth.requested!r})",
+                parameter="depth_algorithm",
+                hint=f"give a {depth.model_type} or Depth Anything V2 depth model, render a "
+                "motion preview, or set use_depth_warping false in the settings",
+            )
+        notes.append(ReportLine("(depth)", DEFAULTED, "no depth model: the preview moves "
+                                "through flat depth"))  # fmt: skip
+        return FlatDepth()
+
+    def stages(self, depth_model: Any = None, **given: Any) -> Stages:
+        """The render's stages: each given one (a linked node's) wins over the file's."""
+        imported = self.imported
+        color = self.pictures.get("color_coherence_image_path")
+        from_file = {
+            "prompts": imported.prompts.parse(),
+            "motion": imported.motion,
+            "color_coherence": imported.color_stage(color),
+            "enhance": imported.enhance,
+            "noise": imported.noise,
+        }
+        chosen = {name: given.get(name) or stage for name, stage in from_file.items()}
+        return Stages(**chosen, depth_model=depth_model)
+
+
+PICTURE_KEYS = ("init_image", "color_coherence_image_path")
