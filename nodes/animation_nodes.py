@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from deforum_core.depth import DepthEstimator
 from deforum_core.errors import DeforumError
 from deforum_core.render import (
     AnimationSettings,
@@ -183,8 +184,9 @@ def _encoded(reporter, done: int, total: int) -> None:
 
 
 def _depth_on_device(depth_model, animation: AnimationSettings):
-    """Keep the depth model on the compute device for the render (ComfyUI makes room)."""
-    if depth_model is None or not animation.mode.uses_depth_model:
+    """Keep the depth model on the compute device for the render (ComfyUI makes room); flat
+    depth has no weights to move."""
+    if not isinstance(depth_model, DepthEstimator) or not animation.mode.uses_depth_model:
         return contextlib.nullcontext()
     return on_compute_device(depth_model, animation.height, animation.width)
 

@@ -449,6 +449,23 @@ class ComfyClient:
             )
         return entry
 
+    def upload(self, name: str, data: bytes, content_type: str = "image/png") -> str:
+        """POST /upload/image as the frontend's upload buttons do (its pictures, and the
+        pack's settings files); returns the name the file is stored under."""
+        boundary = uuid.uuid4().hex
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="overwrite"\r\n\r\ntrue\r\n',
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"'
+            f"\r\nContent-Type: {content_type}\r\n\r\n",
+        ]
+        body = "".join(parts).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        request = urllib.request.Request(
+            self._url("/upload/image"), data=body, headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["name"]
+
     def view(self, filename: str, subfolder: str = "", folder_type: str = "output") -> bytes:
         """Fetch an output/temp/input file the way the frontend's image previews do."""
         query = {"filename": filename, "subfolder": subfolder, "type": folder_type}

@@ -22,7 +22,7 @@ from comfyui_harness import REPO_ROOT, ComfyServer, load_workflow, workflow_to_a
 pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
 
 TIMEOUT_MS = 60_000
-WORKFLOWS = ["deforum_2d", "deforum_still", "deforum_3d"]
+WORKFLOWS = ["deforum_2d", "deforum_still", "deforum_3d", "deforum_settings_file"]
 PREVIEW_FRAMES = 6
 
 
@@ -195,4 +195,77 @@ def test_video_node_previews_the_rendered_video(
     queued = browser.page.evaluate("async () => (await window.app.graphToPrompt()).output")
     upload_sent = comfyui_server.generation.upload_sent
     assert api_prompt(queued) == workflow_to_api_prompt(saved, object_info, upload_sent=upload_sent)
+    assert browser.console_errors() == [] and browser.page_errors == []
+
+
+# Deforum Load Settings -> Deforum Animate (a motion preview), the settings file uploaded as
+# the node's menu entry or a drop on the node uploads it.
+BUILD_SETTINGS_GRAPH = """async ([text, runName]) => {
+    const graph = window.app.graph;
+    graph.clear();
+    const load = LiteGraph.createNode("DeforumLoadSettings");
+    graph.add(load);
+    load.pos = [20, 20];
+    const stored = await load.deforumUploadSettings(
+        new File([text], "browser_settings.txt", { type: "text/plain" }));
+    for (const [name, value] of Object.entries({ max_frames: 4, width: 64, height: 64 })) {
+        load.widgets.find((w) => w.name === name).value = value;
+    }
+    const animate = LiteGraph.createNode("DeforumAnimate");
+    graph.add(animate);
+    animate.pos = [480, 20];
+    animate.widgets.find((w) => w.name === "run_name").value = runName;
+    animate.widgets.find((w) => w.name === "base_seed").value = 3;
+    load.connect(load.findOutputSlot("settings"), animate, animate.findInputSlot("settings"));
+    load.connect(load.findOutputSlot("prompts"), animate, animate.findInputSlot("prompts"));
+    const menu = [];
+    load.getExtraMenuOptions(window.app.canvas, menu);
+    return {
+        ids: { load: load.id, animate: animate.id },
+        stored,
+        chosen: load.widgets.find((w) => w.name === "settings_file").value,
+        menu: menu.map((entry) => entry?.content),
+        workflow: graph.serialize(),
+    };
+}"""
+
+REPORT_SHOWN = """(id) => {
+    const widget = window.app.graph.getNodeById(id).widgets
+        ?.find((w) => w.name === "deforum_report");
+    return widget?.element?.firstChild?.textContent ?? null;
+}"""
+
+
+def test_load_settings_uploads_a_file_and_shows_its_report(
+    browser: BrowserSession, comfyui_server: ComfyServer, object_info: dict
+) -> None:
+    text = (REPO_ROOT / "tests" / "settings_files" / "A_2d_v05_old.txt").read_text("utf-8")
+    run_name = f"browser_settings_{uuid.uuid4().hex[:8]}"
+    built = browser.page.evaluate(BUILD_SETTINGS_GRAPH, [text, run_name])
+    assert built["stored"] == built["chosen"] == "browser_settings.txt"
+    assert (comfyui_server.input_dir / "browser_settings.txt").read_text("utf-8") == text
+    assert built["menu"][0] == "Upload settings file"
+
+    browser.page.evaluate("async () => { await window.app.queuePrompt(0, 1); }")
+    browser.page.wait_for_function(
+        f"(id) => ({REPORT_SHOWN})(id) !== null", arg=built["ids"]["load"], timeout=TIMEOUT_MS
+    )
+    browser.page.wait_for_function(
+        "(id) => window.app.nodeOutputs?.[id]?.run_dir?.length === 1",
+        arg=str(built["ids"]["animate"]), timeout=TIMEOUT_MS,
+    )  # fmt: skip
+    shown = browser.page.evaluate(REPORT_SHOWN, built["ids"]["load"])
+    browser.page.screenshot(path=str(browser.screenshot_dir / "load_settings_report.png"))
+
+    headline, _, report = shown.partition("\n\n")
+    assert headline.startswith(f"{len(report.splitlines())} lines: ") and "mapped" in headline
+    assert "mapped            sampler: 0: ComfyUI euler_ancestral + normal" in report
+    folder = next((comfyui_server.output_dir / "deforum").glob(f"{run_name}_*"))
+    assert len(list(folder.glob("frame_*.png"))) == 4
+    # The report is display only: neither saved in the workflow nor sent with the prompt.
+    saved = browser.page.evaluate("() => window.app.graph.serialize()")
+    before = {node["id"]: node.get("widgets_values") for node in built["workflow"]["nodes"]}
+    assert {node["id"]: node.get("widgets_values") for node in saved["nodes"]} == before
+    queued = browser.page.evaluate("async () => (await window.app.graphToPrompt()).output")
+    assert api_prompt(queued) == workflow_to_api_prompt(saved, object_info)
     assert browser.console_errors() == [] and browser.page_errors == []

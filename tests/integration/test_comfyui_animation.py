@@ -15,7 +15,6 @@ import json
 import re
 import time
 import urllib.request
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -98,19 +97,6 @@ def post(client: ComfyClient, path: str, body: bytes = b"", content_type: str = 
         return response.read()
 
 
-def upload_image(client: ComfyClient, name: str, png: bytes) -> str:
-    """POST /upload/image as the frontend's upload button does; returns the stored name."""
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="overwrite"\r\n\r\ntrue\r\n',
-        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\n'
-        "Content-Type: image/png\r\n\r\n",
-    ]
-    body = "".join(parts).encode() + png + f"\r\n--{boundary}--\r\n".encode()
-    answer = post(client, "/upload/image", body, f"multipart/form-data; boundary={boundary}")
-    return json.loads(answer)["name"]
-
-
 # -- fixtures ---------------------------------------------------------------------------------
 
 
@@ -120,7 +106,7 @@ def init_image(comfyui_server: ComfyServer) -> str:
     y, x = np.mgrid[0:SIZE, 0:SIZE]
     pixels = np.stack([x * 4, y * 4, ((x // 8 + y // 8) % 2) * 255], axis=-1).astype(np.uint8)
     encoded = cv2.imencode(".png", pixels)[1].tobytes()
-    return upload_image(comfyui_server.client, "deforum_init.png", encoded)
+    return comfyui_server.client.upload("deforum_init.png", encoded)
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +222,7 @@ def settings_by_type(prompt: Mapping[str, Any]) -> dict[str, list[dict[str, Any]
     return found
 
 
-@pytest.mark.parametrize("name", ["deforum_2d", "deforum_still"])
+@pytest.mark.parametrize("name", ["deforum_2d", "deforum_still", "deforum_settings_file"])
 def test_workflows_match_their_headless_twins(name: str, object_info: dict) -> None:
     """The UI workflow renders what its headless twin renders; only the model loader (the
     checkpoint loader and ComfyUI's sampler instead of diffusers) and the video node differ."""

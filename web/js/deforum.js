@@ -6,8 +6,15 @@ import { api } from "../../../scripts/api.js";
 const EXTENSION_NAME = "deforum.comfy";
 const SUMMARY_NODES = new Set(["DeforumSchedule", "DeforumPromptSchedule"]);
 const VIDEO_NODES = new Set(["DeforumVideo"]);
+const REPORT_NODES = new Set(["DeforumLoadSettings", "DeforumExportSettings"]);
+const UPLOAD_NODES = new Set(["DeforumLoadSettings"]);
 const LOOP_NODES = new Set(["DeforumAnimate"]);
 const VIDEO_WIDGET = "deforum_video_preview";
+const REPORT_WIDGET = "deforum_report";
+// Display widgets: shown in the node, never part of the prompt nor of widgets_values.
+const DISPLAY_WIDGETS = new Set([VIDEO_WIDGET, REPORT_WIDGET]);
+const REPORT_HEIGHT = 180;
+const SETTINGS_FILE_TYPES = [".txt", ".json"];
 // How many widgets the motion nodes had before their camera input was appended: a node saved
 // then keeps the pinhole camera it rendered with (new nodes default to Deforum's camera).
 const WIDGETS_BEFORE_CAMERA = { DeforumMotion2D: 13, DeforumMotion3D: 18 };
@@ -90,34 +97,112 @@ function showVideo(node, entry) {
   if (typeof node.addDOMWidget !== "function") return; // a frontend without DOM widgets
   const format = entry.format ?? entry.filename.split(".").pop();
   const tag = format === "gif" ? "IMG" : "VIDEO";
-  let widget = node.widgets?.find((w) => w.name === VIDEO_WIDGET);
-  if (widget && widget.element?.firstChild?.tagName !== tag) {
-    widget.element.replaceChildren(createPreviewElement(format));
-  }
-  if (!widget) {
-    const container = document.createElement("div");
-    container.className = "deforum-video-preview";
-    Object.assign(container.style, { display: "flex", justifyContent: "center" });
-    container.append(createPreviewElement(format));
-    widget = node.addDOMWidget(VIDEO_WIDGET, "deforum-video", container, {
-      serialize: false,
-      hideOnZoom: false,
-      getValue: () => undefined,
-      setValue: () => {},
-      getMinHeight: () => VIDEO_MIN_HEIGHT,
-    });
-    widget.serialize = false;
-    widget.serializeValue = () => undefined;
-    const needed = node.computeSize();
-    node.setSize?.([
-      Math.max(node.size[0], needed[0]),
-      Math.max(node.size[1], needed[1] + VIDEO_MIN_HEIGHT),
-    ]);
+  const preview = createPreviewElement(format);
+  const widget = displayWidget(node, VIDEO_WIDGET, "deforum-video-preview", preview, VIDEO_MIN_HEIGHT);
+  Object.assign(widget.element.style, { display: "flex", justifyContent: "center" });
+  if (widget.element.firstChild?.tagName !== tag) {
+    widget.element.replaceChildren(preview);
   }
   const media = widget.element.firstChild;
   Object.assign(media.style, { width: "100%", height: "100%", objectFit: "contain" });
   media.src = viewUrl(entry);
   node.setDirtyCanvas?.(true, true);
+}
+
+// "212 lines: 120 taken, 30 mapped, ..." over the report lines ("status   key: detail").
+function reportHeadline(text) {
+  const counts = new Map();
+  const lines = text.split("\n").filter((line) => line.trim());
+  for (const line of lines) {
+    const status = line.split(/\s{2,}/)[0];
+    counts.set(status, (counts.get(status) ?? 0) + 1);
+  }
+  const parts = [...counts].map(([status, count]) => `${count} ${status}`);
+  return `${lines.length} lines: ${parts.join(", ")}`;
+}
+
+// The import report of Deforum Load Settings (or what Export Settings wrote), in the node.
+function showReport(node, text) {
+  if (typeof node.addDOMWidget !== "function" || typeof text !== "string") return;
+  const view = document.createElement("pre");
+  const widget = displayWidget(node, REPORT_WIDGET, "deforum-report", view, REPORT_HEIGHT);
+  const shown = widget.element.firstChild;
+  Object.assign(shown.style, {
+    margin: "0", height: "100%", overflow: "auto", whiteSpace: "pre", fontSize: "10px",
+    fontFamily: "monospace", color: "#cde", background: "#1b1f24", padding: "4px",
+  });
+  const headline = node.comfyClass === "DeforumLoadSettings" ? `${reportHeadline(text)}\n\n` : "";
+  shown.textContent = headline + text;
+  node.deforumReport = text;
+  node.setDirtyCanvas?.(true, true);
+}
+
+function addReport(nodeType) {
+  const onExecuted = nodeType.prototype.onExecuted;
+  nodeType.prototype.onExecuted = function (message) {
+    onExecuted?.apply(this, arguments);
+    showReport(this, message?.report?.[0]);
+  };
+  dropDisplayValues(nodeType);
+}
+
+function isSettingsFile(file) {
+  const name = file?.name?.toLowerCase() ?? "";
+  return SETTINGS_FILE_TYPES.some((suffix) => name.endsWith(suffix));
+}
+
+// Upload into ComfyUI's input folder (the route its image upload button uses) and choose it.
+async function uploadSettingsFile(node, file) {
+  const body = new FormData();
+  body.append("image", file, file.name);
+  body.append("overwrite", "true");
+  const response = await api.fetchApi("/upload/image", { method: "POST", body });
+  if (!response.ok) throw new Error(`upload of ${file.name} failed: ${response.status}`);
+  const answer = await response.json();
+  const name = answer.subfolder ? `${answer.subfolder}/${answer.name}` : answer.name;
+  const combo = node.widgets?.find((w) => w.name === "settings_file");
+  if (!combo) return name;
+  const values = combo.options?.values;
+  if (Array.isArray(values) && !values.includes(name)) values.push(name);
+  combo.value = name;
+  combo.callback?.(name);
+  node.setDirtyCanvas?.(true, true);
+  return name;
+}
+
+function chooseSettingsFile(node) {
+  const input = document.createElement("input");
+  Object.assign(input, { type: "file", accept: SETTINGS_FILE_TYPES.join(",") });
+  input.style.display = "none";
+  input.onchange = () => {
+    if (input.files?.[0]) uploadSettingsFile(node, input.files[0]).catch(console.warn);
+    input.remove();
+  };
+  document.body.append(input);
+  input.click();
+}
+
+// Deforum Load Settings takes a settings file from its menu ("Upload settings file") or
+// dropped on it; no button widget, as widgets are saved by position.
+function addSettingsUpload(nodeType) {
+  const getExtraMenuOptions = nodeType.prototype.getExtraMenuOptions;
+  nodeType.prototype.getExtraMenuOptions = function (canvas, options) {
+    const result = getExtraMenuOptions?.apply(this, arguments);
+    options.unshift({ content: "Upload settings file", callback: () => chooseSettingsFile(this) });
+    return result;
+  };
+  nodeType.prototype.onDragOver = function (event) {
+    return [...(event.dataTransfer?.items ?? [])].some((item) => item.kind === "file");
+  };
+  nodeType.prototype.onDragDrop = function (event) {
+    const file = [...(event.dataTransfer?.files ?? [])].find(isSettingsFile);
+    if (!file) return false;
+    uploadSettingsFile(this, file).catch(console.warn);
+    return true;
+  };
+  nodeType.prototype.deforumUploadSettings = function (file) {
+    return uploadSettingsFile(this, file);
+  };
 }
 
 function addVideoPreview(nodeType) {
@@ -128,15 +213,43 @@ function addVideoPreview(nodeType) {
     if (entry?.filename) showVideo(this, entry);
   };
 
-  // The March 2024 frontend saves every widget's value by position; drop the preview's.
+  dropDisplayValues(nodeType);
+}
+
+// The March 2024 frontend saves every widget's value by position; drop the display widgets'.
+function dropDisplayValues(nodeType) {
   const onSerialize = nodeType.prototype.onSerialize;
   nodeType.prototype.onSerialize = function (data) {
     onSerialize?.apply(this, arguments);
-    const index = this.widgets?.findIndex((w) => w.name === VIDEO_WIDGET) ?? -1;
-    if (index >= 0 && Array.isArray(data?.widgets_values) && data.widgets_values.length > index) {
-      data.widgets_values.splice(index, 1);
+    if (!Array.isArray(data?.widgets_values)) return;
+    const widgets = this.widgets ?? [];
+    for (let index = widgets.length - 1; index >= 0; index -= 1) {
+      if (DISPLAY_WIDGETS.has(widgets[index].name) && index < data.widgets_values.length) {
+        data.widgets_values.splice(index, 1);
+      }
     }
   };
+}
+
+// A display-only DOM widget (see DISPLAY_WIDGETS), made once per node.
+function displayWidget(node, name, className, element, minHeight) {
+  let widget = node.widgets?.find((w) => w.name === name);
+  if (widget) return widget;
+  const container = document.createElement("div");
+  container.className = className;
+  container.append(element);
+  widget = node.addDOMWidget(name, className, container, {
+    serialize: false,
+    hideOnZoom: false,
+    getValue: () => undefined,
+    setValue: () => {},
+    getMinHeight: () => minHeight,
+  });
+  widget.serialize = false;
+  widget.serializeValue = () => undefined;
+  const needed = node.computeSize();
+  node.setSize?.([Math.max(node.size[0], needed[0]), Math.max(node.size[1], needed[1] + minHeight)]);
+  return widget;
 }
 
 const SUMMARY_ROUTE = "/deforum/schedule";
@@ -228,6 +341,8 @@ app.registerExtension({
   },
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (VIDEO_NODES.has(nodeData?.name)) addVideoPreview(nodeType);
+    if (REPORT_NODES.has(nodeData?.name)) addReport(nodeType);
+    if (UPLOAD_NODES.has(nodeData?.name)) addSettingsUpload(nodeType);
     if (LOOP_NODES.has(nodeData?.name)) dropProgressPreview(nodeType);
     const before = WIDGETS_BEFORE_CAMERA[nodeData?.name];
     if (before !== undefined) keepSavedCamera(nodeType, before);
