@@ -18,7 +18,7 @@ from deforum_core.settings_file import (
     read_settings_file,
 )
 from deforum_core.settings_file.export import export_run
-from deforum_core.settings_file.loaded import LoadedSettings
+from deforum_core.settings_file.loaded import LoadedSettings, find_files
 from deforum_core.settings_file.reading import MAX_SETTINGS_CHARS
 
 from .comfy_bridge import input_directory, resolve_input_file
@@ -155,12 +155,11 @@ class DeforumLoadSettings:
         seed is -1, which draws a new one (as Animate's own base_seed -1 does)."""
         try:
             imported = _imported(settings_file, settings_text)
-            loaded = LoadedSettings.load(imported, [input_directory()], WHERE)
+            files = list(find_files(imported, [input_directory()], WHERE).values())
         except DeforumError:
             return ""  # the error is shown when the node runs
-        if loaded.animation.base_seed == -1:
+        if imported.animation is not None and imported.animation.base_seed == -1:
             return math.nan
-        files = list(loaded.found.values())
         if not settings_text.strip():
             files.insert(0, resolve_input_file(settings_file, parameter="settings_file"))
         digest = hashlib.sha256(settings_text.encode("utf-8"))

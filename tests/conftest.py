@@ -94,6 +94,16 @@ def checkpoint(comfyui_server: harness.ComfyServer) -> str:
 
 
 @pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny pipeline saved as a diffusers folder, for `--model`."""
+    from tiny_models import tiny_sd_pipeline
+
+    folder = tmp_path_factory.mktemp("model") / "tiny-sd"
+    tiny_sd_pipeline(tmp_path_factory.mktemp("scratch")).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory):
     """A tiny diffusers StableDiffusionPipeline with seeded random weights."""
     from tiny_models import tiny_sd_pipeline

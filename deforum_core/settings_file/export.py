@@ -19,7 +19,7 @@ from ..diffusion.sampler_names import webui_label
 from ..files import atomic_write
 from ..params import params_of
 from ..prompts import PromptTexts
-from ..render.rundir import SETTINGS_FILE, RunDirectory
+from ..render.rundir import SETTINGS_FILE, RunDirectory, RunDirectoryError
 from ..render.settings import AnimationSettings
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
 from .context import PACK_KEY, TABLE_NAMES
@@ -98,7 +98,7 @@ def export_run(
     are returned); batch_name is the run's name, its folder's less the number."""
     record = RunDirectory(run_dir).read_json(SETTINGS_FILE)
     if record is None:
-        raise SettingsFileError(
+        raise RunDirectoryError(
             f"{run_dir} has no {SETTINGS_FILE}",
             hint="give the folder of a Deforum run (output/deforum/<run_name>_NNNN)",
         )

@@ -47,7 +47,7 @@ class LoadedSettings:
     ) -> LoadedSettings:
         """Find every file the settings name in folders (`where` says which, for errors),
         then check the import can render, and apply the quick-look overrides."""
-        found = {ref.key: resolve_reference(ref, folders, where) for ref in imported.references}
+        found = find_files(imported, folders, where)
         imported.check_renderable()
         imported = imported.with_overrides(max_frames=max_frames, size=size)
         pictures = {key: read_image(found[key]) for key in PICTURE_KEYS if key in found}
@@ -98,8 +98,16 @@ class LoadedSettings:
             "enhance": imported.enhance,
             "noise": imported.noise,
         }
-        chosen = {name: given.get(name) or stage for name, stage in from_file.items()}
+        chosen = {
+            name: stage if given.get(name) is None else given[name]
+            for name, stage in from_file.items()
+        }
         return Stages(**chosen, depth_model=depth_model)
 
 
 PICTURE_KEYS = ("init_image", "color_coherence_image_path")
+
+
+def find_files(imported: ImportedSettings, folders: Sequence[Path], where: str) -> dict[str, Path]:
+    """Each file the settings name, by settings key, found in folders (see resolve_reference)."""
+    return {ref.key: resolve_reference(ref, folders, where) for ref in imported.references}

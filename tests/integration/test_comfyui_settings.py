@@ -20,6 +20,7 @@ from comfyui_harness import (
     set_widgets,
     workflow_to_api_prompt,
 )
+from settings_pictures import picture_bytes, write_pictures
 from tiny_models import TINY_CHECKPOINT
 
 from deforum_app.cli import main
@@ -33,10 +34,6 @@ FRAMES, SIZE = 6, 64
 
 def frame_bytes(folder: Path) -> list[bytes]:
     return [path.read_bytes() for path in sorted(folder.glob("frame_*.png"))]
-
-
-def palette() -> bytes:
-    return cv2.imencode(".png", np.full((8, 8, 3), (30, 90, 200), np.uint8))[1].tobytes()
 
 
 def preview_prompt(settings_file: str, run_name: str) -> dict[str, Any]:
@@ -63,7 +60,8 @@ def test_an_uploaded_settings_file_renders_the_motion_preview_the_command_line_r
     client = comfyui_server.client
     source = FILES / "A_3d_v09.txt"
     stored = client.upload("deforum_settings_3d.txt", source.read_bytes(), "text/plain")
-    assert client.upload("palette.png", palette()) == "palette.png"  # the file's colour image
+    palette = picture_bytes()["palette.png"]  # the file's colour image
+    assert client.upload("palette.png", palette) == "palette.png"
     assert (
         stored
         in client.object_info()["DeforumLoadSettings"]["input"]["required"]["settings_file"][0]
@@ -85,9 +83,7 @@ def test_an_uploaded_settings_file_renders_the_motion_preview_the_command_line_r
     assert record["animation_mode"] == "3D" and record["base_seed"] == 5  # the file's
     assert record["stages"]["depth_model"] == {"type": "FlatDepth"}
 
-    inputs = tmp_path / "input"
-    inputs.mkdir()
-    (inputs / "palette.png").write_bytes(palette())
+    inputs = write_pictures(tmp_path / "input")
     quick_look = ["--max-frames", str(FRAMES), "--size", f"{SIZE}x{SIZE}"]
     folders = ["--input", str(inputs), "--out", str(tmp_path / "cli")]
     code = main(["run", str(source), "--preview", *quick_look, *folders])

@@ -10,11 +10,10 @@ import math
 import shutil
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
 from recording_backend import RecordingBackend
+from settings_pictures import write_pictures
 
 from deforum_app.cli import main
 from deforum_core.diffusion.sampler_names import SamplerChoice
@@ -31,9 +30,7 @@ def host(pack, tmp_path, monkeypatch):
     bridge = importlib.import_module(f"{pack.__name__}.nodes.comfy_bridge")
     folder = tmp_path / "input"
     shutil.copytree(FILES, folder)
-    cv2.imwrite(str(folder / "palette.png"), np.full((8, 8, 3), (30, 90, 200), np.uint8))
-    gradient = np.linspace(0, 255, 64 * 64 * 3).reshape(64, 64, 3).astype(np.uint8)
-    cv2.imwrite(str(folder / "castle.png"), gradient)
+    write_pictures(folder)
     monkeypatch.setattr(bridge.HEADLESS, "output", tmp_path / "output")
     monkeypatch.setattr(bridge.HEADLESS, "input", folder)
     monkeypatch.setattr(bridge.HEADLESS, "quiet", True)

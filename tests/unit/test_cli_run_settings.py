@@ -9,19 +9,11 @@ import av
 import cv2
 import numpy as np
 import pytest
-from tiny_models import tiny_sd_pipeline
 
 from deforum_app.cli import main
 from deforum_core.render import RunDirectory
 
 FILES = Path(__file__).resolve().parents[1] / "settings_files"
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("model") / "tiny-sd"
-    tiny_sd_pipeline(tmp_path_factory.mktemp("scratch")).save_pretrained(folder)
-    return folder
 
 
 def run(capsys, *arguments: str) -> tuple[int, str, str]:

@@ -4,10 +4,8 @@ the same render, byte for byte, as a motion preview and with a diffusers model."
 import json
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
-from tiny_models import tiny_sd_pipeline
+from settings_pictures import write_pictures
 
 from deforum_app.cli import main
 from deforum_core.render.rundir import SETTINGS_FILE
@@ -19,22 +17,10 @@ from deforum_core.settings_file.report import TAKEN
 FILES = Path(__file__).resolve().parents[1] / "settings_files"
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("model") / "tiny-sd"
-    tiny_sd_pipeline(tmp_path_factory.mktemp("scratch")).save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture
 def pictures(tmp_path) -> Path:
     """The input folder with the pictures the test settings files name."""
-    folder = tmp_path / "input"
-    folder.mkdir()
-    gradient = np.linspace(0, 255, 64 * 64 * 3).reshape(64, 64, 3).astype(np.uint8)
-    cv2.imwrite(str(folder / "castle.png"), gradient)
-    cv2.imwrite(str(folder / "palette.png"), np.full((8, 8, 3), (30, 90, 200), np.uint8))
-    return folder
+    return write_pictures(tmp_path / "input")
 
 
 def render(capsys, settings: Path, out: Path, *extra: str) -> Path:
