@@ -31,10 +31,14 @@ from comfyui_harness import (
     load_workflow,
     node_of,
     set_widgets,
+    widget_values,
     workflow_to_api_prompt,
 )
 from tiny_depth import write_tiny_depth_file
 from tiny_models import TINY_CHECKPOINT, tiny_sd_pipeline
+
+from deforum_core import parse_schedule
+from deforum_core.plot import plot_schedule
 
 GOLDEN = REPO_ROOT / "tests" / "golden" / "render_digests.json"
 RECORD = os.environ.get("DEFORUM_RECORD_DIGESTS") == "1"
@@ -189,15 +193,27 @@ def test_ui_workflows_render_the_recorded_frames_in_comfyui(
 def test_schedules_workflow_plots_the_recorded_curve_in_comfyui(
     comfyui_server: ComfyServer, object_info: dict
 ) -> None:
-    """The schedule plot's pixels (the preview file's own bytes carry ComfyUI metadata)."""
+    """The schedule's values, by digest, and the plot the server shows, pixel for pixel the
+    engine's plot of those values. The plot is compared with the engine's drawing rather than a
+    digest because its anti-aliased lines and text are OpenCV's, which change between OpenCV
+    releases (5.0 and 5.1 draw them differently); the preview file's own bytes also carry
+    ComfyUI metadata."""
     workflow = load_workflow(WORKFLOWS / "deforum_schedules.json")
     prompt = workflow_to_api_prompt(workflow, object_info)
     outputs = comfyui_server.client.run_prompt(prompt, workflow, timeout_s=60)["outputs"]
     (image,) = outputs[str(node_of(workflow, "PreviewImage")["id"])]["images"]
     png = comfyui_server.client.view(image["filename"], image["subfolder"], image["type"])
-    pixels = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    shown = cv2.cvtColor(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR),
+                         cv2.COLOR_BGR2RGB)  # fmt: skip
     values = outputs[str(node_of(workflow, "DeforumSchedule")["id"])]["values"]
     check(
         f"{comfyui_server.generation.name}/deforum_schedules",
-        {"plot": digest(pixels.tobytes()), "values": digest(json.dumps(values).encode())},
+        {"values": digest(json.dumps(values).encode())},
     )
+    widgets = widget_values(workflow, object_info, "DeforumSchedule")
+    parsed = parse_schedule(widgets["schedule"], name=widgets["name"],
+                            interpolation=widgets["interpolation"])  # fmt: skip
+    key_frames = parsed.key_frames(widgets["max_frames"], fps=widgets["fps"])
+    plot = plot_schedule(values, key_frames, title=widgets["name"])
+    expected = np.clip(255.0 * plot.numpy(), 0, 255).astype(np.uint8)  # as PreviewImage saves
+    assert np.array_equal(shown, expected)
