@@ -53,17 +53,15 @@ def test_console_script_is_installed():
 
 
 IMPORT_PROBE = """
-import importlib.util, json, sys, time
+import importlib.util, json, sys
 import torch  # ComfyUI has torch loaded before it imports custom nodes
 root = sys.argv[1]
 spec = importlib.util.spec_from_file_location(
     "deforum_pack", root + "/__init__.py", submodule_search_locations=[root])
 module = importlib.util.module_from_spec(spec)
 sys.modules["deforum_pack"] = module
-started = time.perf_counter()
 spec.loader.exec_module(module)
 print(json.dumps({
-    "seconds": time.perf_counter() - started,
     "heavy": [name for name in HEAVY if name in sys.modules],
     "nodes": sorted(module.NODE_CLASS_MAPPINGS),
     "engine": sys.modules["deforum_core"].__file__,
@@ -83,7 +81,6 @@ def test_importing_the_pack_is_light_once_torch_is_loaded(pack):
     assert report["heavy"] == []
     assert report["engine"] == str(REPO_ROOT / "deforum_core" / "__init__.py")
     assert report["copies"] == []  # one engine, by its absolute name
-    assert report["seconds"] < 0.5, f"importing the pack took {report['seconds']:.3f} s"
 
 
 def test_readme_python_example_runs_and_its_comments_hold():
