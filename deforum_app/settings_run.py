@@ -14,20 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deforum_core.depth import DepthEstimator
-from deforum_core.files import atomic_write
 from deforum_core.render import RunDirectory, render_animation
 from deforum_core.render.run_folders import reserve_run_folder
 from deforum_core.settings_file import (
     ImportedSettings,
     SettingsFileError,
-    format_report,
     read_settings_file,
 )
 from deforum_core.settings_file.loaded import LoadedSettings
-from deforum_core.settings_file.report import DEFAULTED, ReportLine
+from deforum_core.settings_file.report import DEFAULTED, ReportLine, write_report
 from deforum_core.video_encoding import encode_video
 
-REPORT_FILE = "import_report.txt"
 RUNS_FOLDER = "deforum"
 
 
@@ -75,10 +72,10 @@ def run_settings_file(request: RunRequest, *, log=print) -> RunOutcome:
     for line in (*extra, *_worth_saying(imported.report)):
         log(f"  {line}")
     run_dir = reserve_run_folder(request.out / RUNS_FOLDER, imported.output.run_name)
-    atomic_write(run_dir / REPORT_FILE, (format_report(report) + "\n").encode("utf-8"))
+    write_report(run_dir, report)
     result = render_animation(imported.animation, stages, diffuser, run_dir,
                               init_image=loaded.init_image(preview=preview))  # fmt: skip
-    videos = _videos(imported, result.run_dir, loaded.found)
+    videos = _videos(loaded, result.run_dir)
     return RunOutcome(result.run_dir, result.frames_written, videos, report)
 
 
@@ -100,13 +97,14 @@ def _diffuser(imported: ImportedSettings, request: RunRequest):
     return load_diffusers_backend(request.model, sampler=imported.sampler.diffusers)
 
 
-def _videos(imported: ImportedSettings, run_dir: Path, found: dict[str, Path]) -> tuple:
+def _videos(loaded: LoadedSettings, run_dir: Path) -> tuple:
+    imported = loaded.imported
     output = imported.output
     frames = RunDirectory(run_dir).frame_sequence(imported.animation.max_frames)
     videos = []
     if output.make_video:
-        audio = found.get(output.soundtrack.key) if output.soundtrack else None
-        videos.append(encode_video(frames, run_dir / "deforum.mp4", fps=output.fps, audio=audio))
+        videos.append(encode_video(frames, run_dir / "deforum.mp4", fps=output.fps,
+                                   audio=loaded.soundtrack))  # fmt: skip
     if output.make_gif:
         videos.append(encode_video(frames, run_dir / "deforum.gif", fps=output.fps,
                                    video_format="gif"))  # fmt: skip

@@ -46,6 +46,9 @@ class Param:
     whole: bool = False  # a schedule of whole numbers (its values are rounded)
     hint: str = ""  # how to fix a value outside low..high
     appended: bool = False  # added after a release: an optional input, so old workflows load
+    # for an appended parameter: what renders saved before it existed rendered with, when
+    # that is not its default (the 3D camera: pinhole then, Deforum's own for new nodes)
+    legacy: Any = None
 
     @property
     def frame_name(self) -> str:
@@ -252,6 +255,16 @@ def schedules_of(settings: Any) -> dict[str, Schedule]:
         declared.name: getattr(settings, declared.name)
         for declared in params_of(type(settings))
         if declared.kind == SCHEDULE
+    }
+
+
+def legacy_values(settings: Any) -> dict[str, Any]:
+    """The appended parameters of a settings dataclass with the values records saved before
+    they existed rendered with, by name: a resume of such a record reads them as these."""
+    return {
+        declared.name: declared.default if declared.legacy is None else declared.legacy
+        for declared in params_of(type(settings))
+        if declared.appended
     }
 
 

@@ -18,6 +18,7 @@ from deforum_core.render import (
     render_animation,
 )
 from deforum_core.render.run_folders import check_plain_name, latest_run_folder, reserve_run_folder
+from deforum_core.settings_file.report import write_report
 from deforum_core.video_encoding import VIDEO_FORMATS, encode_video
 
 from .comfy_bridge import check_interrupt, output_directory, progress_reporter, resolve_input_file
@@ -30,11 +31,14 @@ RUNS_FOLDER = "deforum"
 
 @dataclass(frozen=True)
 class DeforumRun:
-    """What flows from the loop to video assembly: the run's folder and frame rate."""
+    """What flows from the loop to video assembly: the run's folder and frame rate, and for
+    a settings file's run what the file asks of its video (make_gif, add_soundtrack)."""
 
     path: Path
     fps: float
     frames: int
+    make_gif: bool = False
+    soundtrack: Path | None = None
 
 
 RUN_NAME_HINT = "the run is saved as output/deforum/<run_name>_NNNN"
@@ -78,8 +82,16 @@ class DeforumAnimate:
         "The last frame.",
     )
 
+    # the appended widgets released before the settings socket; later ones follow it
+    APPENDED_BEFORE_SETTINGS = (
+        "noise_multiplier_schedule", "subseed_schedule", "subseed_strength_schedule",
+        "clipskip_schedule",
+    )  # fmt: skip
+
     @classmethod
     def INPUT_TYPES(cls):
+        appended = widgets(AnimationSettings, appended=True)
+        before_settings = {name: appended.pop(name) for name in cls.APPENDED_BEFORE_SETTINGS}
         return {
             "required": {
                 "prompts": ("DEFORUM_PROMPTS", {"tooltip": "From a Deforum Prompt Schedule."}),
@@ -111,7 +123,7 @@ class DeforumAnimate:
                     "DEFORUM_DEPTH_MODEL",
                     {"tooltip": "Depth of each diffused frame, for animation_mode 3D."},
                 ),
-                **widgets(AnimationSettings, appended=True),
+                **before_settings,
                 "settings": (
                     "DEFORUM_SETTINGS",
                     {
@@ -120,6 +132,7 @@ class DeforumAnimate:
                         "and depth fill the inputs left empty."
                     },
                 ),
+                **appended,
             },
         }
 
@@ -142,25 +155,31 @@ class DeforumAnimate:
                 depth_model=None, settings=None, **widget_values):  # fmt: skip
         linked = {"prompts": prompts, "motion": motion, "color_coherence": color_coherence,
                   "enhance": enhance, "noise": noise}  # fmt: skip
+        report, video_options = None, {}
         if settings is None:
             animation = AnimationSettings(**widget_values)
             stages = Stages(**linked, depth_model=depth_model)
         else:
-            loaded, preview = settings.loaded, diffuser is None
+            loaded, preview, notes = settings.loaded, diffuser is None, []
             animation = loaded.animation
-            depth_model = loaded.depth_model(depth_model, preview=preview, notes=[])
+            depth_model = loaded.depth_model(depth_model, preview=preview, notes=notes)
             stages = loaded.stages(depth_model, **linked)
             if init_image is None:
                 init_image = loaded.init_image(preview=preview)
             diffuser = settings.diffuser(diffuser)
+            report = [*notes, *loaded.imported.report]
+            video_options = {"make_gif": loaded.imported.output.make_gif,
+                             "soundtrack": loaded.soundtrack}  # fmt: skip
         folder = _run_folder(run_name, resume)
+        if report is not None:  # as `deforum-comfy run` does: the report beside the frames
+            write_report(folder, report)
         callbacks = RenderCallbacks(progress_reporter(animation.max_frames), check_interrupt)
         with _depth_on_device(depth_model, animation):
             result = render_animation(
                 animation, stages, diffuser, folder,
                 init_image=init_image, resume=resume, callbacks=callbacks,
             )  # fmt: skip
-        run = DeforumRun(result.run_dir, animation.fps, animation.max_frames)
+        run = DeforumRun(result.run_dir, animation.fps, animation.max_frames, **video_options)
         directory = RunDirectory(result.run_dir)
         frames = (
             torch.cat([directory.read_frame(i) for i in range(animation.max_frames)])
@@ -247,18 +266,27 @@ class DeforumVideo:
         return RunDirectory(run.path).listing() if isinstance(run, DeforumRun) else ""
 
     def assemble(self, run, video_format, fps, quality, filename, audio_file=""):
+        """The video, and for a settings file with make_gif a GIF beside it; the file's
+        soundtrack plays unless audio_file names another (a GIF has none)."""
         check_plain_name(filename, parameter="filename", what=VIDEO_NAME_HINT)
         audio = resolve_input_file(audio_file, parameter="audio_file") if audio_file else None
         paths = RunDirectory(run.path).frame_sequence(run.frames)
-        output = run.path / f"{filename}.{video_format}"
-        reporter = progress_reporter(len(paths))
-        encode_video(
-            paths, output, fps=fps or run.fps, video_format=video_format, quality=quality,
-            audio=audio, on_frame=lambda done, total: _encoded(reporter, done, total),
-        )  # fmt: skip
+        formats = [video_format]
+        if run.make_gif and video_format != "gif":
+            formats.append("gif")
+        total = len(paths) * len(formats)
+        reporter = progress_reporter(total)
         subfolder = run.path.relative_to(output_directory()).as_posix()
-        entry = {"filename": output.name, "subfolder": subfolder, "type": "output"}
-        return {
-            "ui": {"deforum_video": [{**entry, "format": video_format}]},
-            "result": (str(output),),
-        }
+        entries = []
+        for index, chosen in enumerate(formats):
+            output = run.path / f"{filename}.{chosen}"
+            before = index * len(paths)  # encoded synchronously: read before the next format
+            encode_video(
+                paths, output, fps=fps or run.fps, video_format=chosen, quality=quality,
+                audio=None if chosen == "gif" else audio or run.soundtrack,
+                on_frame=lambda done, _total: _encoded(reporter, before + done, total),  # noqa: B023
+            )  # fmt: skip
+            entries.append({"filename": output.name, "subfolder": subfolder, "type": "output",
+                            "format": chosen})  # fmt: skip
+        first = run.path / entries[0]["filename"]
+        return {"ui": {"deforum_video": entries}, "result": (str(first),)}

@@ -14,7 +14,8 @@ class DeforumColorCoherence:
 
     DESCRIPTION = (
         "Holds each frame's colours to a reference by histogram matching: the first frame "
-        "(RGB, HSV or LAB), or a given image (Image, matched in LAB)."
+        "(RGB, HSV or LAB), or a given image (Image, matched in LAB); before diffusion, and "
+        "after it too with match_after_diffusion."
     )
     CATEGORY = CATEGORY
     FUNCTION = "build"
@@ -28,6 +29,7 @@ class DeforumColorCoherence:
             "required": widgets(ColorCoherenceStage),
             "optional": {
                 "image": ("IMAGE", {"tooltip": "The reference for color_coherence Image."}),
+                **widgets(ColorCoherenceStage, appended=True),
             },
         }
 

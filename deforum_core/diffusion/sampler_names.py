@@ -247,6 +247,21 @@ def _schedule_key(scheduler: str | None) -> str | None:
     return key
 
 
+_WEBUI_SUFFIXES = ("", " Karras", " Exponential", " SGM Uniform", " Simple", " Uniform")
+
+
+def webui_label_of_comfy(sampler: str, scheduler: str) -> str | None:
+    """The webui sampler label (with the schedule suffix that gives `scheduler`) of a
+    ComfyUI sampler, for exported settings; None when webui has no such sampler."""
+    label = _COMFY_SAMPLERS.get(sampler)
+    if label not in _WEBUI_LABELS:
+        return None
+    for suffix in _WEBUI_SUFFIXES:
+        if map_sampler(label + suffix).comfy_scheduler == scheduler:
+            return label + suffix
+    return label
+
+
 def webui_label(diffusers: str) -> str | None:
     """The webui sampler label a settings file can hold for a diffusers sampler (the first
     that imports back as it), for exported settings; None when no label does."""

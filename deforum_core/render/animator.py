@@ -21,15 +21,15 @@ import torch
 import torch.nn.functional as F
 
 from ..diffusion.backend import DiffusionBackend, DiffusionRequest
-from ..errors import ScheduleError
+from ..errors import DeforumError, ScheduleError
 from ..fingerprint import tensor_digest
 from ..modes import KeyInputs
-from ..params import record
+from ..params import ParameterTable, legacy_values, record
 from ..stages import BoundColorCoherence, FrameContext, RenderInfo
 from .budget import check_evaluation_cost, check_frame_memory, render_costs
 from .rundir import SETTINGS_FILE, STATE_FILE, RunDirectory, RunDirectoryError, quantize
 from .settings import AnimationSettings, RenderValues
-from .wiring import Stages
+from .wiring import PREPARE_ORDER, Stages
 
 
 class RenderCancelled(Exception):
@@ -74,6 +74,20 @@ def run_record(
     }
 
 
+def legacy_record(settings: AnimationSettings, stages: Stages) -> dict[str, Any]:
+    """What records saved before the appended parameters existed rendered with, nested as
+    run_record, so such a run resumes under today's settings when nothing else changed."""
+    connected = {name: getattr(stages, name) for name in ("motion", *PREPARE_ORDER)}
+    return {
+        **legacy_values(settings),
+        "stages": {
+            name: legacy_values(stage)
+            for name, stage in connected.items()
+            if isinstance(stage, ParameterTable)
+        },
+    }
+
+
 def render_animation(
     settings: AnimationSettings,
     stages: Stages,
@@ -94,7 +108,8 @@ def render_animation(
     diffused = len(resolved.diffused_frames())
     check_evaluation_cost(render_costs(resolved, stages, diffused), resolved.max_frames)
     loop = _Loop(resolved, stages, diffuser, directory, init_image, callbacks or RenderCallbacks())
-    state = directory.prepare(run_record(resolved, stages, diffuser, init_image), resume=resume)
+    state = directory.prepare(run_record(resolved, stages, diffuser, init_image), resume=resume,
+                              legacy=legacy_record(resolved, stages))  # fmt: skip
     return loop.run(state)
 
 
@@ -126,7 +141,33 @@ class _Loop:
         colors = [stage for stage in self.prepare if isinstance(stage, BoundColorCoherence)]
         self.color = colors[0] if colors else None
         self.camera = self.mode.camera(stages, render, directory.path)
+        self.diffusers = self._diffusers_by_key()
         self.written = 0
+
+    def _diffusers_by_key(self) -> dict[int, DiffusionBackend]:
+        """The diffuser of each key: the given one, or, where the sampler schedule names a
+        sampler, the same model with that sampler (each made once, before frame 0, so a
+        sampler the backend lacks stops the render before anything is written)."""
+        if self.diffuser is None:
+            return {}
+        by_sampler: dict[Any, DiffusionBackend] = {None: self.diffuser}
+        for sampler in self.values.samplers.values():
+            if sampler not in by_sampler:
+                with_sampler = getattr(self.diffuser, "with_sampler", None)
+                if with_sampler is None:
+                    raise ScheduleError(
+                        f"the {self.diffuser.name} diffuser cannot change its sampler per frame",
+                        parameter="sampler_schedule",
+                        hint="leave sampler_schedule empty for this diffuser",
+                    )
+                try:
+                    by_sampler[sampler] = with_sampler(sampler)
+                except DeforumError as error:
+                    raise ScheduleError(
+                        error.reason, parameter="sampler_schedule",
+                        hint="schedule a sampler this backend has, or update it",
+                    ) from None  # fmt: skip
+        return {key: by_sampler[sampler] for key, sampler in self.values.samplers.items()}
 
     def _fit(self, image: torch.Tensor) -> torch.Tensor:
         """The init image at the render's size (resized like Deforum does), RGB."""
@@ -247,8 +288,8 @@ class _Loop:
                       previous, previous_key, self.camera)
         )  # fmt: skip
         picture = start.picture
+        context = FrameContext(key, seed, reference)
         if start.prepared:
-            context = FrameContext(key, seed, reference)
             for stage in self.prepare:
                 picture = stage.apply(picture, context)
         if self.diffuser is None:
@@ -274,7 +315,7 @@ class _Loop:
             subseed_strength=values.subseed_strength,
             clip_skip=values.clipskip,
         )
-        image = self.diffuser.diffuse(request).image[:1, ..., :3]
+        image = self.diffusers[key].diffuse(request).image[:1, ..., :3]
         if not torch.isfinite(image).all():
             raise ScheduleError(
                 f"the diffuser returned pixels that are not numbers (cfg {values.cfg:g}, "
@@ -283,4 +324,6 @@ class _Loop:
                 frame=key,
                 hint="lower the cfg, or check that the model and VAE suit each other",
             )
+        if self.color is not None:
+            image = self.color.after_diffusion(image, context)
         return quantize(image)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -159,12 +160,16 @@ class RunDirectory:
             )
         return content
 
-    def prepare(self, settings: dict[str, Any], *, resume: bool) -> dict[str, Any] | None:
+    def prepare(
+        self, settings: dict[str, Any], *, resume: bool, legacy: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """Create the folder for a new render, or check it for a resume.
 
         Returns the saved state to resume from (None for a fresh start). A new render never
         reuses a folder that holds frames; a resume refuses settings that differ from the
-        saved ones and never rewrites the settings file.
+        saved ones and never rewrites the settings file. legacy holds what a record saved
+        before a setting existed rendered with (nested like the record): a saved record
+        lacking a key is compared as if it held that value.
         """
         settings = json.loads(json.dumps(settings))  # as it reads back from the file
         saved = self.read_json(SETTINGS_FILE)
@@ -175,6 +180,7 @@ class RunDirectory:
                     f"nothing to resume in {self.path}: it holds no {SETTINGS_FILE}; "
                     "turn resume off to start a new render"
                 )
+            saved = _backfilled(saved, json.loads(json.dumps(legacy or {})))
             if saved != settings:
                 changed = sorted(k for k in settings.keys() | saved.keys()
                                  if settings.get(k) != saved.get(k))  # fmt: skip
@@ -190,3 +196,14 @@ class RunDirectory:
         self.path.mkdir(parents=True, exist_ok=True)
         self.write_json(SETTINGS_FILE, settings)
         return None
+
+
+def _backfilled(saved: dict[str, Any], legacy: Mapping[str, Any]) -> dict[str, Any]:
+    """The saved record with the keys it lacks taken from legacy, level by level."""
+    filled = dict(saved)
+    for key, value in legacy.items():
+        if key not in filled:
+            filled[key] = value
+        elif isinstance(value, Mapping) and isinstance(filled[key], dict):
+            filled[key] = _backfilled(filled[key], value)
+    return filled

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..diffusion.backend import check_size
+from ..diffusion.sampler_names import SamplerChoice
+from ..diffusion.sampler_schedule import parse_sampler_schedule
 from ..keyframes import Schedule
 from ..modes import MODE_NAMES, AnimationMode, get_mode
-from ..params import ParameterTable, choice, frame_values, integer, number, schedule
+from ..params import ParameterTable, choice, frame_values, integer, number, schedule, text
 from ..seeds import SEED_BEHAVIORS, SEED_MODULUS, resolve_seed, seed_sequence
 
 MAX_FRAMES_LIMIT = 100_000
@@ -120,10 +122,17 @@ class AnimationSettings(ParameterTable):
         low=1, high=24, whole=True, hint="use 1 (the last layer) to 12",
         deforum_key="clipskip_schedule", appended=True,
     )  # fmt: skip
+    sampler_schedule: str = text(
+        "", 'Sampler per frame, held from each keyframe to the next: 0: ("Euler a"), '
+        '30: ("DPM++ 2M Karras") (webui, k-diffusion or ComfyUI names). Empty: the '
+        "diffuser's own sampler on every frame.",
+        deforum_key="sampler_schedule", appended=True,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_size(self.width, self.height)
+        parse_sampler_schedule(self.sampler_schedule)
 
     @property
     def mode(self) -> AnimationMode:
@@ -159,11 +168,12 @@ class FrameSettings:
 
 @dataclass(frozen=True)
 class RenderValues:
-    """Every frame's values of the render-wide schedules, and each diffused frame's seed,
-    evaluated once per render."""
+    """Every frame's values of the render-wide schedules, and each diffused frame's seed
+    and sampler (None: the diffuser's own), evaluated once per render."""
 
     frames: list[FrameSettings]
     seeds: dict[int, int]
+    samplers: dict[int, SamplerChoice | None]
 
     @classmethod
     def evaluate(
@@ -181,4 +191,9 @@ class RenderValues:
             iter_n=settings.seed_iter_N,
             schedule=[frames[frame].seed for frame in diffused],
         )
-        return cls(frames, dict(zip(diffused, seeds, strict=True)))
+        samplers = parse_sampler_schedule(settings.sampler_schedule)
+        return cls(
+            frames,
+            dict(zip(diffused, seeds, strict=True)),
+            {frame: samplers.at(frame) for frame in diffused},
+        )

@@ -32,6 +32,8 @@ SCHEDULE_SWITCHES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "enable_noise_multiplier_scheduling": (("noise_multiplier_schedule",), None),
     "enable_subseed_scheduling": (("subseed_schedule", "subseed_strength_schedule"), None),
     "enable_clipskip_scheduling": (("clipskip_schedule",), None),
+    "enable_sampler_scheduling": (("sampler_schedule",), None),
+    "enable_schedule_samplers": (("sampler_schedule",), None),  # the notebook's name
     "seed_enable_extras": (("subseed", "subseed_strength"), None),
 }
 # Parameters the pack has and Deforum does not: what imported settings use, and why.

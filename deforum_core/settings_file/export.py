@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..diffusion.sampler_names import webui_label
+from ..diffusion.sampler_names import webui_label, webui_label_of_comfy
+from ..diffusion.sampler_schedule import beside_scheduler_key, parse_sampler_schedule
 from ..files import atomic_write
 from ..params import params_of
 from ..prompts import PromptTexts
@@ -68,6 +69,9 @@ def export_settings(
     _write_table(settings, pack, AnimationSettings, record)
     for switch in SCHEDULED_IN_THE_PACK:  # these are schedules in the pack, always in force
         settings[switch] = True
+    settings["enable_sampler_scheduling"] = bool(settings["sampler_schedule"])
+    if not settings["sampler_schedule"]:  # empty in the pack: the diffuser's own sampler
+        settings["sampler_schedule"] = A_DEFAULTS["sampler_schedule"]
     stages = record["stages"]
     _write_prompts(settings, stages["prompts"])
     for name, tables in STAGE_TABLES.items():
@@ -83,7 +87,8 @@ def export_settings(
         if not color_image:
             notes.append("color_coherence Image: set color_coherence_image_path to the colour "
                          "image's file name")  # fmt: skip
-    settings["legacy_colormatch"] = True  # the pack matches colours before diffusion only
+    coherence = stages.get("color_coherence") or {}
+    settings["legacy_colormatch"] = not coherence.get("match_after_diffusion", False)
     _write_depth(settings, stages.get("depth_model"))
     _write_diffuser(settings, record.get("diffuser"), notes)
     _write_init(settings, record.get("init_image"), init_image, notes)
@@ -158,9 +163,20 @@ def _write_diffuser(settings: dict, diffuser: Mapping[str, Any] | None, notes: l
     settings["motion_preview_mode"] = False
     if diffuser.get("backend") == "diffusers":
         settings["sampler"] = webui_label(diffuser["sampler"]) or diffuser["sampler"]
-    else:
+    else:  # the pack reads these first; webui reads the label
         settings["sampler_name"] = diffuser["sampler"]
         settings["scheduler"] = diffuser["scheduler"]
+        label = webui_label_of_comfy(diffuser["sampler"], diffuser["scheduler"])
+        if label is None:
+            kept = settings["sampler"]
+            notes.append(f"webui has no sampler like ComfyUI's {diffuser['sampler']}: "
+                         f"sampler is left at {kept!r} for Deforum itself")  # fmt: skip
+        else:
+            settings["sampler"] = label
+        if settings["enable_sampler_scheduling"]:
+            schedule = parse_sampler_schedule(settings["sampler_schedule"])
+            settings["sampler_schedule"] = beside_scheduler_key(schedule, diffuser["scheduler"],
+                                                                keep=True)  # fmt: skip
     if diffuser.get("model_file"):
         settings["sd_model_name"] = diffuser["model_file"]
 

@@ -30,6 +30,7 @@ from .run_import import (
     import_init_image,
     import_output,
     import_sampler,
+    import_sampler_schedule,
     import_subseed,
 )
 from .stage_import import DepthChoice, import_stages
@@ -102,6 +103,7 @@ def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
     prompts = import_prompts(context, mode)
     special = {"width": _side(context, "W", "width"), "height": _side(context, "H", "height")}
     special.update(import_subseed(context))
+    special.update(import_sampler_schedule(context))
     if prompts.stills is not None:
         special["max_frames"] = prompts.stills
         if context.has("max_frames"):

@@ -57,6 +57,12 @@ class LoadedSettings:
     def animation(self) -> AnimationSettings:
         return self.imported.animation
 
+    @property
+    def soundtrack(self) -> Path | None:
+        """The sound file the settings put under their video (add_soundtrack), found."""
+        track = self.imported.output.soundtrack
+        return None if track is None else self.found.get(track.key)
+
     def init_image(self, *, preview: bool) -> torch.Tensor | None:
         """The file's init picture; for a motion preview of a file that names none, the
         test pattern (a preview moves a picture, and Deforum's would be a random frame)."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+
+from ..files import atomic_write
 
 TAKEN = "taken"  # used as written
 MAPPED = "mapped"  # used under a new name or a new value (the detail says which)
@@ -11,6 +14,7 @@ DEFAULTED = "default"  # absent from the file: the dialect's (or the pack's) def
 IGNORED = "ignored"  # has no effect in the pack (the detail says why)
 UNSUPPORTED = "not supported yet"  # changes Deforum's render, but the pack cannot do it yet
 STATUSES = (TAKEN, MAPPED, DEFAULTED, IGNORED, UNSUPPORTED)
+REPORT_FILE = "import_report.txt"  # in the run folder of a render of a settings file
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,11 @@ def format_report(lines: Iterable[ReportLine]) -> str:
     """The report as text, grouped by status in STATUSES order, keys in file order."""
     lines = list(lines)
     return "\n".join(str(line) for status in STATUSES for line in lines if line.status == status)
+
+
+def write_report(run_dir: Path, lines: Iterable[ReportLine]) -> None:
+    """Save the report of the settings a run renders beside its frames."""
+    atomic_write(Path(run_dir) / REPORT_FILE, (format_report(lines) + "\n").encode("utf-8"))
 
 
 def count_by_status(lines: Iterable[ReportLine]) -> dict[str, int]:

@@ -117,3 +117,28 @@ def import_subseed(context: ImportContext) -> dict[str, Any]:
         why = f"-1 (a new variation seed on every run) to {TIED_SUBSEED}: render seed + 1"
         context.note(found[0], MAPPED, why)
     return {"subseed_schedule": TIED_SUBSEED}
+
+
+def import_sampler_schedule(context: ImportContext) -> dict[str, Any]:
+    """The sampler schedule, when its switch left it on, with a webui 1.9+ file's
+    `scheduler` key written into the names it changes (as webui reads them beside it)."""
+    from ..diffusion.sampler_schedule import beside_scheduler_key, parse_sampler_schedule
+
+    key = "sampler_schedule"
+    if not context.has(key) and key not in context.defaults:
+        return {}  # the switch is off (context.switch_schedules), or there is no schedule
+    written = context.get(key)
+    try:
+        parsed = parse_sampler_schedule(written if isinstance(written, str) else "")
+    except DeforumError as error:
+        raise SettingsFileError(error.reason, parameter=key, hint=error.hint) from None
+    scheduler = context.written.get("scheduler")
+    text = written
+    if isinstance(scheduler, str):
+        text = beside_scheduler_key(parsed, scheduler, keep=False)
+    if context.has(key):
+        changed = text != written
+        context.note(key, MAPPED if changed else TAKEN, f"read as {text}" if changed else "")
+    else:
+        context.default_note(key, text)
+    return {key: text}

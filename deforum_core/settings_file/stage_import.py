@@ -76,19 +76,28 @@ def _noise_type(context: ImportContext) -> dict[str, Any]:
 
 
 def _color_coherence(context: ImportContext) -> dict[str, Any]:
+    """Deforum's coherence choices: legacy_colormatch off matches each diffused frame too,
+    and without an init image takes every diffused frame as the next reference (render.py
+    sets color_match_sample to each generated image then)."""
+    fields: dict[str, Any] = {}
+    mode = context.get("color_coherence", "None")
     if context.flag("legacy_colormatch", True):
-        context.note("legacy_colormatch", TAKEN, "colours are matched before diffusion")
+        context.note("legacy_colormatch", TAKEN, "colours are matched before diffusion only")
     else:
-        why = "matching each diffused frame too; colours are matched before diffusion only"
-        context.note("legacy_colormatch", UNSUPPORTED, why)
-    if context.get("color_coherence", "None") == "Video Input":
+        fields["match_after_diffusion"] = True
+        detail = "match_after_diffusion on: each diffused frame is matched too"
+        if not context.flag("use_init", False) and mode not in ("Image", "Video Input"):
+            fields["refresh_every"] = 1
+            detail += "; without an init image each diffused frame is the next reference"
+        context.note("legacy_colormatch", MAPPED, detail)
+    if mode == "Video Input":
         context.note(
             "color_coherence", UNSUPPORTED,
             "matching the init video's frames needs hybrid video; without it Deforum matches "
             "in LAB to the first frame, and so does the import",
         )  # fmt: skip
-        return {"color_coherence": "LAB"}
-    return {}
+        fields["color_coherence"] = "LAB"
+    return fields
 
 
 def _depth(context: ImportContext) -> DepthChoice:

@@ -21,7 +21,10 @@ class ColorCoherenceStage(ParameterTable):
     """The Deforum Color Coherence node's settings, in widget order, and its image.
 
     The reference is the first diffused frame (refreshed every `refresh_every` frames when
-    that is above 0), or the given image for mode Image, which matches in LAB.
+    that is above 0), or the given image for mode Image, which matches in LAB. Each prepared
+    frame is matched before diffusion; with match_after_diffusion each diffused frame is
+    matched too, as sd-webui-deforum does when legacy_colormatch is off (render.py matches the
+    generated image to color_match_sample before it is saved).
     """
 
     color_coherence: str = choice(
@@ -37,6 +40,13 @@ class ColorCoherenceStage(ParameterTable):
         False, "Turn every frame grey.", deforum_key="color_force_grayscale"
     )
     image: torch.Tensor | None = field(default=None, compare=False)
+    match_after_diffusion: bool = flag(
+        False,
+        "Also match each diffused frame to the reference, as Deforum does with "
+        "legacy_colormatch off (steadier colours); off: before diffusion only (Deforum's "
+        "legacy_colormatch, this node's first behaviour).",
+        appended=True,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -76,3 +86,8 @@ class BoundColorCoherence:
                 frames = match_histograms(frames, target, "LAB" if is_image else
                                           stage.color_coherence)  # fmt: skip
         return to_grayscale(frames) if stage.force_grayscale else frames
+
+    def after_diffusion(self, frames: torch.Tensor, context: FrameContext) -> torch.Tensor:
+        """A diffused frame as it is kept: matched and greyed like a prepared one when
+        match_after_diffusion is on, else as the diffuser made it."""
+        return self.apply(frames, context) if self.stage.match_after_diffusion else frames

@@ -34,7 +34,7 @@ PINHOLE = "pinhole"  # what workflows saved before the camera choice render with
 
 def camera_choice(tooltip: str) -> Any:
     """The camera input both motion nodes gained after their first release."""
-    return choice("deforum", CAMERAS, tooltip, appended=True)
+    return choice("deforum", CAMERAS, tooltip, appended=True, legacy=PINHOLE)
 
 
 def perspective_flip_flag(tooltip: str) -> Any:

@@ -80,8 +80,36 @@ def test_a_file_renders_through_the_nodes_as_the_command_line_renders_it(
     (cli_folder,) = (cli_out / "deforum").iterdir()
     assert len(nodes_frames) == 4
     assert nodes_frames == frame_bytes(cli_folder)
+    report = (folder / "import_report.txt").read_text(encoding="utf-8")
+    assert report == (cli_folder / "import_report.txt").read_text(encoding="utf-8")
     record = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
     assert (record["width"], record["height"], record["max_frames"]) == (64, 64, 4)
+
+
+def test_the_video_of_a_file_run_has_its_gif_and_soundtrack(pack, host):
+    import av
+    from sounds import write_tone
+
+    write_tone(host.input / "tone.wav")
+    settings = json.loads((FILES / "A_3d_v09.txt").read_text(encoding="utf-8"))
+    settings.update(make_gif=True, add_soundtrack="File", soundtrack_path="tone.wav")
+    rendered = animate(pack, load(pack, settings_text=json.dumps(settings), **QUICK_LOOK))
+    run = rendered["result"][0]
+    video_node = node(pack, "DeforumVideo")()
+    shown = video_node.assemble(run, "mp4", 0.0, 80, "deforum")["ui"]["deforum_video"]
+    assert [entry["filename"] for entry in shown] == ["deforum.mp4", "deforum.gif"]
+    with av.open(str(run.path / "deforum.mp4")) as container:
+        assert [stream.type for stream in container.streams] == ["video", "audio"]
+    with av.open(str(run.path / "deforum.gif")) as container:
+        assert container.streams.video[0].frames in (0, 4)  # GIF muxers may not count
+        assert sum(1 for _ in container.decode(video=0)) == 4
+    # the user's own audio_file wins
+    write_tone(host.input / "other.wav", seconds=0.1)
+    video_node.assemble(run, "mp4", 0.0, 80, "mine", audio_file="other.wav")
+    with av.open(str(run.path / "mine.mp4")) as container:
+        audio = container.streams.audio[0]
+        seconds = sum(frame.samples for frame in container.decode(audio)) / audio.rate
+    assert seconds < 0.2 and (run.path / "mine.gif").is_file()
 
 
 def test_the_outputs_are_the_file_stages_and_the_report_is_shown(pack, host):
@@ -161,7 +189,12 @@ def test_3d_settings_that_need_depth_weights_say_which_when_diffusing(pack, host
     with pytest.raises(DeforumError, match=r"depth_algorithm: 3D settings need depth"):
         animate(pack, loaded, diffuser=RecordingBackend())
     preview = animate(pack, loaded, run_name="flat_preview")  # no diffuser: flat depth
-    assert len(frame_bytes(host.output / preview["ui"]["run_dir"][0])) == 4
+    folder = host.output / preview["ui"]["run_dir"][0]
+    assert len(frame_bytes(folder)) == 4
+    report = (folder / "import_report.txt").read_text(encoding="utf-8")
+    assert (
+        "default           (depth): no depth model: the preview moves through flat depth" in report
+    )
 
 
 def test_the_file_sampler_replaces_the_diffuser_sampler_unless_turned_off(pack):

@@ -1,5 +1,6 @@
 """The frame loop with a recording test backend: cadence, order, streaming, resume, cancel."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,26 @@ def test_same_inputs_give_byte_identical_frames(tmp_path):
     assert frames_digest(tmp_path / "a") == frames_digest(tmp_path / "b")
 
 
+@pytest.mark.parametrize("after", [False, True])
+def test_match_after_diffusion_matches_each_diffused_frame_to_the_reference(tmp_path, after):
+    from deforum_core.color import match_histograms
+
+    color = ColorCoherenceStage("RGB", refresh_every=3, match_after_diffusion=after)
+    backend = RecordingBackend()
+    render_animation(settings(max_frames=7), Stages(PROMPTS, still_motion(), color), backend,
+                     tmp_path / "r")  # fmt: skip
+    written = frames(tmp_path / "r")
+    assert torch.equal(written[0], backend.outputs[0])  # no reference before frame 0
+    for index, key in ((1, 3), (2, 6)):
+        diffused = backend.outputs[index]
+        # the reference is the previous key as written (refresh_every 3: every key)
+        expected = (
+            quantize(match_histograms(diffused, written[key - 3], "RGB")) if after else diffused
+        )
+        assert torch.equal(written[key], expected)
+        assert after == (not torch.equal(written[key], diffused))
+
+
 def cancel_after(count: int) -> RenderCallbacks:
     written = []
 
@@ -167,6 +188,50 @@ def test_resume_refuses_changed_settings_and_new_runs_refuse_used_folders(tmp_pa
         render_animation(settings(), stages, RecordingBackend(), tmp_path / "run")
     with pytest.raises(RunDirectoryError, match="nothing to resume"):
         render_animation(settings(), stages, RecordingBackend(), tmp_path / "new", resume=True)
+
+
+def drop_from_record(run_dir: Path, names: tuple[str, ...], stage: str | None = None) -> None:
+    """Make run_dir's settings.json look saved before the named parameters existed."""
+    path = run_dir / "settings.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    table = saved if stage is None else saved["stages"][stage]
+    for name in names:
+        del table[name]
+    path.write_text(json.dumps(saved), encoding="utf-8")
+
+
+def test_a_run_saved_before_appended_parameters_resumes_when_they_are_at_their_old_value(
+    tmp_path,
+):
+    from deforum_core.params import params_of
+
+    appended = tuple(p.name for p in params_of(AnimationSettings) if p.appended)
+    assert {"noise_multiplier_schedule", "sampler_schedule"} <= set(appended)
+    stages = Stages(PROMPTS, still_motion())
+    run = tmp_path / "run"
+    with pytest.raises(RenderCancelled):
+        render_animation(settings(), stages, RecordingBackend(), run, callbacks=cancel_after(4))
+    drop_from_record(run, appended)
+    with pytest.raises(RunDirectoryError, match=r"saved ones \(noise_multiplier_schedule\)"):
+        render_animation(settings(noise_multiplier_schedule="0:(1.1)"), stages,
+                         RecordingBackend(), run, resume=True)  # fmt: skip
+    result = render_animation(settings(), stages, RecordingBackend(), run, resume=True)
+    assert result.frames_written == 10
+
+
+def test_a_3d_run_saved_before_the_camera_choice_resumes_with_the_pinhole_camera(tmp_path):
+    stages = Stages(PROMPTS, motion_3d(translation_x="0:(2)"), depth_model=ConstantDepth())
+    run, three_d = tmp_path / "run", settings(animation_mode="3D")
+    with pytest.raises(RenderCancelled):
+        render_animation(three_d, stages, RecordingBackend(), run, callbacks=cancel_after(4))
+    drop_from_record(run, ("camera", "aspect_ratio", "aspect_ratio_use_old_formula"), "motion")
+    deforum = Stages(PROMPTS, motion_3d(translation_x="0:(2)", camera="deforum"),
+                     depth_model=ConstantDepth())  # fmt: skip
+    with pytest.raises(RunDirectoryError, match=r"saved ones \(stages\)"):
+        render_animation(three_d, deforum, RecordingBackend(), run, resume=True)
+    assert (
+        render_animation(three_d, stages, RecordingBackend(), run, resume=True).frames_written == 10
+    )
 
 
 def test_motion_preview_without_a_diffuser_moves_the_init_image(tmp_path):
@@ -233,8 +298,8 @@ class ConstantDepth:
 def motion_3d(**schedules):
     from deforum_core.stages import Motion3DStage
 
-    return Motion3DStage(**{"translation_z": "0:(0)", **schedules}, sampling_mode="bilinear",
-                         camera="pinhole")  # fmt: skip
+    return Motion3DStage(**{"translation_z": "0:(0)", "camera": "pinhole", **schedules},
+                         sampling_mode="bilinear")  # fmt: skip
 
 
 @pytest.mark.parametrize(("cadence", "frames_count", "diffused"), [(1, 8, 8), (4, 9, 3)])

@@ -8,6 +8,7 @@ import pytest
 from settings_pictures import write_pictures
 
 from deforum_app.cli import main
+from deforum_core.diffusion.sampler_schedule import parse_sampler_schedule
 from deforum_core.render.rundir import SETTINGS_FILE
 from deforum_core.settings_file import read_settings_file
 from deforum_core.settings_file.defaults import A_DEFAULTS
@@ -82,7 +83,7 @@ def test_the_exported_file_is_a_complete_webui_file(tmp_path, pictures, capsys):
     assert settings["fov_schedule"] == "0:(55)" and settings["enable_perspective_flip"] is True
     assert settings["deforum_comfy"] == {
         "Motion3D": {"occlusion_aware": False, "camera": "deforum"},
-        "ColorCoherence": {"refresh_every": 0},
+        "ColorCoherence": {"refresh_every": 0, "match_after_diffusion": False},
     }
     imported = read_settings_file(exported)
     assert imported.dialect == "A"
@@ -90,25 +91,27 @@ def test_the_exported_file_is_a_complete_webui_file(tmp_path, pictures, capsys):
     assert pack_line.status == TAKEN
 
 
+def a_record(**changes) -> dict:
+    """A 3D run's settings.json as written before the sampler schedule was appended."""
+    record = {
+        "animation_mode": "3D", "max_frames": 4, "width": 64, "height": 64, "fps": 10.0,
+        "base_seed": 3, "seed_behavior": "iter", "seed_iter_N": 1,
+        "seed_schedule": "0:(s)", "strength_schedule": "0:(0.5)",
+        "steps_schedule": "0:(10)", "cfg_schedule": "0:(7)", "diffusion_cadence": 1,
+        "init_strength": 0.6, "diffuser": None, "init_image": None,
+        "stages": {
+            "prompts": {"keys": [["0", "a cat"]], "positive": "", "negative": ""},
+            "motion": {"type": "Motion3D", "camera": "pinhole", "occlusion_aware": True,
+                       "translation_z": "0:(3)"},
+            "color_coherence": None, "enhance": None, "noise": None,
+            "depth_model": {"type": "FlatDepth"},
+        },
+    }  # fmt: skip
+    return {**record, **changes}
+
+
 def test_a_pinhole_camera_survives_the_round_trip(tmp_path):
-    record = json.loads(
-        json.dumps(
-            {
-                "animation_mode": "3D", "max_frames": 4, "width": 64, "height": 64, "fps": 10.0,
-                "base_seed": 3, "seed_behavior": "iter", "seed_iter_N": 1,
-                "seed_schedule": "0:(s)", "strength_schedule": "0:(0.5)",
-                "steps_schedule": "0:(10)", "cfg_schedule": "0:(7)", "diffusion_cadence": 1,
-                "init_strength": 0.6, "diffuser": None, "init_image": None,
-                "stages": {
-                    "prompts": {"keys": [["0", "a cat"]], "positive": "", "negative": ""},
-                    "motion": {"type": "Motion3D", "camera": "pinhole", "occlusion_aware": True,
-                               "translation_z": "0:(3)"},
-                    "color_coherence": None, "enhance": None, "noise": None,
-                    "depth_model": {"type": "FlatDepth"},
-                },
-            }
-        )
-    )  # fmt: skip
+    record = a_record()
     settings, _ = export_settings(record)
     path = tmp_path / "pinhole.txt"
     path.write_text(json.dumps(settings), encoding="utf-8")
@@ -126,6 +129,35 @@ def test_a_pinhole_camera_survives_the_round_trip(tmp_path):
         "0:(0)",
         "0:(1)",
     )
+
+
+def test_a_comfyui_sampler_and_a_sampler_schedule_survive_the_round_trip(tmp_path):
+    comfy = {"backend": "comfyui", "sampler": "dpmpp_2m", "scheduler": "karras"}
+    schedule = '0: ("Euler a"), 2: ("Heun")'
+    settings, notes = export_settings(a_record(diffuser=comfy, sampler_schedule=schedule))
+    assert (settings["sampler"], settings["sampler_name"], settings["scheduler"]) == (
+        "DPM++ 2M Karras", "dpmpp_2m", "karras",
+    )  # fmt: skip
+    # written with their own schedules, which the file's scheduler key would change
+    pinned = '0: ("Euler a normal"), 2: ("Heun normal")'
+    assert (settings["enable_sampler_scheduling"], settings["sampler_schedule"]) == (True, pinned)
+    assert notes == []
+    path = tmp_path / "comfy.txt"
+    path.write_text(json.dumps(settings), encoding="utf-8")
+    imported = read_settings_file(path)
+    assert (imported.sampler.comfy_sampler, imported.sampler.comfy_scheduler) == (
+        "dpmpp_2m",
+        "karras",
+    )
+    reread = parse_sampler_schedule(imported.animation.sampler_schedule)
+    assert [reread.at(frame) for frame in range(4)] == [
+        parse_sampler_schedule(schedule).at(frame) for frame in range(4)
+    ]
+    # no schedule: the switch is off and webui keeps its own default text
+    settings, _ = export_settings(a_record(diffuser={**comfy, "sampler": "heunpp2"}))
+    assert settings["enable_sampler_scheduling"] is False
+    assert settings["sampler_schedule"] == A_DEFAULTS["sampler_schedule"]
+    assert settings["sampler"] == A_DEFAULTS["sampler"]  # webui has no heunpp2
 
 
 def test_export_refuses_what_is_not_a_run(tmp_path, capsys):

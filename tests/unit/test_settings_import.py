@@ -140,6 +140,22 @@ def test_old_webui_file_with_a_sampler_index_and_strings_for_numbers():
     assert prompt[0].negative == "blurry nsfw, nude" and "moss:" in prompt[0].positive
 
 
+@pytest.mark.parametrize(
+    ("legacy", "use_init", "after", "refresh_every"),
+    [(True, False, False, 0), (False, True, True, 0), (False, False, True, 1)],
+)
+def test_legacy_colormatch_off_matches_diffused_frames_too(legacy, use_init, after, refresh_every):
+    data = {
+        "animation_mode": "2D", "max_frames": 4, "W": 64, "H": 64, "prompts": {"0": "a cat"},
+        "positive_prompts": "", "negative_prompts": "", "color_coherence": "LAB",
+        "legacy_colormatch": legacy, "use_init": use_init, "init_image": "castle.png",
+    }  # fmt: skip
+    result = import_settings(data, "deforum_settings.txt")
+    stage = result.color_stage()
+    assert (stage.match_after_diffusion, stage.refresh_every) == (after, refresh_every)
+    assert line(result, "legacy_colormatch").status == (TAKEN if legacy else MAPPED)
+
+
 def test_modern_webui_3d_file(tmp_path):
     result = imported("A_3d_v09.txt")
     animation, motion = result.animation, result.motion

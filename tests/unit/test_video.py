@@ -1,9 +1,9 @@
 """Video assembly with PyAV: formats, frame counts, sound, and no half-written files."""
 
 import av
-import numpy as np
 import pytest
 import torch
+from sounds import write_tone
 
 from deforum_core.render.rundir import RunDirectory
 from deforum_core.video_encoding import VideoError, encode_video
@@ -48,19 +48,6 @@ def test_fps_sets_the_duration_and_progress_is_reported(run):
         stream = container.streams.video[0]
         assert float(stream.average_rate) == pytest.approx(24)
     assert seen[0] == (1, 12) and seen[-1] == (12, 12)
-
-
-def write_tone(path, seconds: float = 2.0, rate: int = 44100) -> None:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("pcm_s16le", rate=rate)
-        stream.layout = "mono"
-        samples = np.sin(np.arange(int(rate * seconds)) / rate * 2 * np.pi * 440) * 8000
-        frame = av.AudioFrame.from_ndarray(
-            samples.astype(np.int16)[None, :], format="s16", layout="mono"
-        )
-        frame.sample_rate = rate
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode())
 
 
 def test_sound_track_is_added_and_cut_to_the_video(run, tmp_path):
