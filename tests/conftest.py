@@ -12,12 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-import pytest
+# Before anything loads torch: the kernels every test process renders with (see the module).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "reproducible"))
+import reproducible_numerics
+
+reproducible_numerics.pin_numerics()
+
+import pytest  # noqa: E402
 
 # The harness sits beside this file; make it importable whatever pytest's import mode is.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import comfyui_harness as harness
+import comfyui_harness as harness  # noqa: E402
 
 PACK_PACKAGE_NAME = harness.PACK_FOLDER_NAME
 

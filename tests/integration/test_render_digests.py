@@ -1,13 +1,15 @@
 """Every shipped workflow renders the very frames recorded in tests/golden/render_digests.json.
 
-The digests were recorded before the engine was reshaped (issue 8) and guard every later
+The digests guard every
 change that should not alter a picture: the UI workflows queued in each real ComfyUI as the
 frontend sends them (each generation samples in its own way, so each has its own digests),
 and their headless twins run by the `deforum-comfy` command, with the tiny models, shrunk
 through the workflows' own widgets. Each frame file (and depth map) is compared by its
 SHA-256, so a single changed byte fails.
 
-Run with DEFORUM_RECORD_DIGESTS=1 to record the digests anew; do that only for a change that
+The renders run with numerics pinned to give the same bytes on every x86-64 CPU
+(tests/reproducible/reproducible_numerics.py, loaded by conftest.py). Run with
+DEFORUM_RECORD_DIGESTS=1 to record the digests anew; do that only for a change that
 is meant to alter the pictures, and say so in the commit.
 """
 
@@ -73,6 +75,21 @@ def check(name: str, found: Mapping[str, str]) -> None:
     assert list(found) == list(expected), name
     changed = [file for file in expected if found[file] != expected[file]]
     assert changed == [], f"{name}: these files differ from the recorded render: {changed}"
+
+
+def test_every_process_renders_with_the_pinned_numerics() -> None:
+    """The digests hold on any x86-64 CPU only with tests/reproducible's kernels, in this
+    process and in those it starts (the command line, the ComfyUI servers)."""
+    import torch
+
+    probe = ("import torch; print(torch.backends.mkldnn.enabled, torch.get_num_threads(), "
+             "torch.backends.cpu.get_cpu_capability())")  # fmt: skip
+    started = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             check=True).stdout.split()  # fmt: skip
+    here = [str(torch.backends.mkldnn.enabled), str(torch.get_num_threads()),
+            torch.backends.cpu.get_cpu_capability()]  # fmt: skip
+    assert started == here == ["False", "1", "DEFAULT"]
+    assert os.environ["MKL_CBWR"] == "COMPATIBLE"
 
 
 # -- headless twins, through the command line -------------------------------------------------
