@@ -13,6 +13,7 @@ from .motion_nodes import DeforumMotion2D, DeforumMotion3D
 from .routes import register_routes
 from .schedule_nodes import DeforumPromptSchedule, DeforumSchedule
 from .settings_nodes import DeforumExportSettings, DeforumLoadSettings
+from .video_nodes import DeforumVideoInput
 
 NODE_CLASS_MAPPINGS = {
     "DeforumSchedule": DeforumSchedule,
@@ -35,6 +36,7 @@ NODE_CLASS_MAPPINGS = {
     "DeforumEstimateDepth": DeforumEstimateDepth,
     "DeforumLoadSettings": DeforumLoadSettings,
     "DeforumExportSettings": DeforumExportSettings,
+    "DeforumVideoInput": DeforumVideoInput,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -58,6 +60,7 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumEstimateDepth": "Deforum Estimate Depth (image)",
     "DeforumLoadSettings": "Deforum Load Settings",
     "DeforumExportSettings": "Deforum Export Settings",
+    "DeforumVideoInput": "Deforum Video Input",
 }
 
 register_routes()  # the page's live schedule summaries, when a ComfyUI server loads the pack

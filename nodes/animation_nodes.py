@@ -133,6 +133,13 @@ class DeforumAnimate:
                     },
                 ),
                 **appended,
+                "video": (
+                    "DEFORUM_VIDEO",
+                    {
+                        "tooltip": "From Deforum Video Input: the frames of animation_mode Video "
+                        "Input (the frame count follows it), and of colour coherence Video Input."
+                    },
+                ),
             },
         }
 
@@ -152,9 +159,9 @@ class DeforumAnimate:
 
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,
-                depth_model=None, settings=None, **widget_values):  # fmt: skip
+                depth_model=None, settings=None, video=None, **widget_values):  # fmt: skip
         linked = {"prompts": prompts, "motion": motion, "color_coherence": color_coherence,
-                  "enhance": enhance, "noise": noise}  # fmt: skip
+                  "enhance": enhance, "noise": noise, "video": video}  # fmt: skip
         report, video_options = None, {}
         if settings is None:
             animation = AnimationSettings(**widget_values)
@@ -173,21 +180,22 @@ class DeforumAnimate:
         folder = _run_folder(run_name, resume)
         if report is not None:  # as `deforum-comfy run` does: the report beside the frames
             write_report(folder, report)
-        callbacks = RenderCallbacks(progress_reporter(animation.max_frames), check_interrupt)
+        total = animation.mode.frame_count(animation.max_frames, stages)  # a video's own
+        callbacks = RenderCallbacks(progress_reporter(total), check_interrupt)
         with _depth_on_device(depth_model, animation):
             result = render_animation(
                 animation, stages, diffuser, folder,
                 init_image=init_image, resume=resume, callbacks=callbacks,
             )  # fmt: skip
-        run = DeforumRun(result.run_dir, animation.fps, animation.max_frames, **video_options)
+        run = DeforumRun(result.run_dir, animation.fps, total, **video_options)
         directory = RunDirectory(result.run_dir)
         frames = (
-            torch.cat([directory.read_frame(i) for i in range(animation.max_frames)])
+            torch.cat([directory.read_frame(i) for i in range(total)])
             if output_frames
             else result.last_frame
         )
         subfolder = result.run_dir.relative_to(output_directory()).as_posix()
-        last_name = directory.frame_path(animation.max_frames - 1).name
+        last_name = directory.frame_path(total - 1).name
         ui = {
             "images": [{"filename": last_name, "subfolder": subfolder, "type": "output"}],
             "run_dir": [subfolder],

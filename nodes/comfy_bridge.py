@@ -60,6 +60,16 @@ def input_directory() -> Path:
     return Path(folders.get_input_directory()) if folders else HEADLESS.input
 
 
+def input_files(suffixes: tuple[str, ...]) -> list[str]:
+    """The files with these suffixes in ComfyUI's input folder and its subfolders, as the
+    names a combo lists (relative, with forward slashes)."""
+    root = input_directory()
+    if not root.is_dir():
+        return []
+    found = (p for p in root.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
+    return sorted(p.relative_to(root).as_posix() for p in found)
+
+
 def resolve_input_file(name: str, *, parameter: str) -> Path:
     """A file named by a workflow, which must lie inside the input folder."""
     base = input_directory().resolve()

@@ -21,7 +21,7 @@ from deforum_core.settings_file.export import export_run
 from deforum_core.settings_file.loaded import LoadedSettings, find_files
 from deforum_core.settings_file.reading import MAX_SETTINGS_CHARS
 
-from .comfy_bridge import input_directory, resolve_input_file
+from .comfy_bridge import input_directory, input_files, resolve_input_file
 from .widgets import MAX_FRAMES_LIMIT, validation_result
 
 CATEGORY = "Deforum/settings"
@@ -59,11 +59,7 @@ class DeforumSettings:
 
 def settings_files() -> list[str]:
     """The settings files in ComfyUI's input folder (and its subfolders), for the combo."""
-    root = input_directory()
-    if not root.is_dir():
-        return []
-    found = (p for p in root.rglob("*") if p.suffix.lower() in SETTINGS_SUFFIXES and p.is_file())
-    return sorted(p.relative_to(root).as_posix() for p in found)
+    return input_files(SETTINGS_SUFFIXES)
 
 
 def _imported(settings_file: str, settings_text: str) -> ImportedSettings:

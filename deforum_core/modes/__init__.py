@@ -11,6 +11,7 @@ from .cameras import Camera2D, Camera3D, DepthModel, StillCamera
 from .still import NoneMode
 from .three_d import Mode3D
 from .two_d import Mode2D
+from .video_input import VideoInputMode
 
 MODES: dict[str, AnimationMode] = {
     mode.name: mode
@@ -18,6 +19,7 @@ MODES: dict[str, AnimationMode] = {
         NoneMode(),
         Mode2D(),
         Mode3D(),
+        VideoInputMode(),
     )
 }
 MODE_NAMES = tuple(MODES)

@@ -1,7 +1,8 @@
 """What an animation mode decides, and the rules most modes share.
 
 The loop asks the render's mode, and never compares mode names: whether the connected stages
-suit it (`check_wiring`), which frames are diffused (`cadence`), how frames move between
+suit it (`check_wiring`), how many frames there are (`frame_count`), which frames are
+diffused (`cadence`), how frames move between
 indices (`camera`), what picture and strength a key frame starts from (`start_key`), and
 which prompts a key frame is diffused with (`frame_text`). The defaults are those of the
 camera modes (2D, 3D): the first key starts from the init image, every later key from the
@@ -37,6 +38,7 @@ class KeyInputs:
     previous: torch.Tensor | None  # the last diffused frame, None before the first
     previous_index: int | None
     camera: StillCamera
+    video_frame: torch.Tensor | None = None  # the video's frame here, at the render's size
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ class AnimationMode:
 
     def check_wiring(self, stages: Stages) -> None:
         """Raise a ScheduleError naming what to connect when the stages do not suit the mode."""
+
+    def frame_count(self, max_frames: int, stages: Stages) -> int:
+        """How many frames the render has: max_frames, unless the mode follows a source."""
+        return max_frames
 
     def cadence(self, diffusion_cadence: int) -> int:
         """Every cadence-th frame is diffused."""

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ..diffusion.backend import DiffusionBackend, DiffusionRequest
 from ..errors import DeforumError, ScheduleError
@@ -27,6 +26,7 @@ from ..modes import KeyInputs
 from ..params import ParameterTable, legacy_values, record
 from ..stages import BoundColorCoherence, FrameContext, RenderInfo
 from .budget import check_evaluation_cost, check_frame_memory, render_costs
+from .pictures import fit_picture
 from .rundir import SETTINGS_FILE, STATE_FILE, RunDirectory, RunDirectoryError, quantize
 from .settings import AnimationSettings, RenderValues
 from .wiring import PREPARE_ORDER, Stages
@@ -103,7 +103,8 @@ def render_animation(
     if resume and settings.base_seed == -1:
         saved = directory.read_json(SETTINGS_FILE) or {}
         settings = replace(settings, base_seed=saved.get("base_seed", -1))
-    resolved = settings.with_resolved_seed()
+    frame_count = settings.mode.frame_count(settings.max_frames, stages)
+    resolved = replace(settings, max_frames=frame_count).with_resolved_seed()
     check_frame_memory(resolved.width, resolved.height)
     diffused = len(resolved.diffused_frames())
     check_evaluation_cost(render_costs(resolved, stages, diffused), resolved.max_frames)
@@ -131,7 +132,11 @@ class _Loop:
         self.diffuser = diffuser
         self.directory = directory
         self.callbacks = callbacks
-        self.init_image = None if init_image is None else self._fit(init_image)
+        self.video = stages.video
+        self.init_image = None if init_image is None else fit_picture(
+            init_image, settings.width, settings.height, parameter="init_image",
+            what="the init image",
+        )  # fmt: skip
         render = RenderInfo(settings.max_frames, settings.width, settings.height,
                             settings.base_seed, settings.fps, callbacks.check_cancel)  # fmt: skip
         self.values = RenderValues.evaluate(settings, callbacks.check_cancel)
@@ -140,6 +145,12 @@ class _Loop:
         self.prepare = [stage.bind(render) for stage in stages.prepare_stages()]
         colors = [stage for stage in self.prepare if isinstance(stage, BoundColorCoherence)]
         self.color = colors[0] if colors else None
+        if self.color is not None and self.color.matches_video and self.video is None:
+            raise ScheduleError(
+                "color coherence Video Input needs a video",
+                parameter="color_coherence",
+                hint="connect Deforum Video Input to Animate's video input, or pick LAB",
+            )
         self.camera = self.mode.camera(stages, render, directory.path)
         self.diffusers = self._diffusers_by_key()
         self.written = 0
@@ -169,20 +180,12 @@ class _Loop:
                     ) from None  # fmt: skip
         return {key: by_sampler[sampler] for key, sampler in self.values.samplers.items()}
 
-    def _fit(self, image: torch.Tensor) -> torch.Tensor:
-        """The init image at the render's size (resized like Deforum does), RGB."""
-        image = image[:1, ..., :3]
-        if not torch.isfinite(image).all():
-            raise ScheduleError(
-                "the init image holds pixel values that are not numbers (NaN or infinite)",
-                parameter="init_image",
-                hint="check the node that made it",
-            )
-        size = (self.settings.height, self.settings.width)
-        if tuple(image.shape[1:3]) != size:
-            resized = F.interpolate(image.permute(0, 3, 1, 2), size, mode="bicubic", antialias=True)
-            image = resized.permute(0, 2, 3, 1)
-        return quantize(image)
+    def _video_frame(self, index: int) -> torch.Tensor | None:
+        """The video's frame at a frame index, at the render's size; None without a video."""
+        if self.video is None:
+            return None
+        return fit_picture(self.video.frame(index), self.settings.width, self.settings.height,
+                           parameter="video", what=f"video frame {index}")  # fmt: skip
 
     def run(self, state: dict | None) -> RenderResult:
         keys = self.settings.diffused_frames()
@@ -220,8 +223,8 @@ class _Loop:
 
     def _takes_reference(self, key: int, none_yet: bool) -> bool:
         """Whether this key's output becomes the colour coherence reference."""
-        if self.color is None:
-            return False
+        if self.color is None or self.color.matches_video:
+            return False  # the reference is the video's frame, not an output
         return none_yet or self.color.refreshes_reference(key)
 
     def _reference_key(self, keys: list[int], up_to: int) -> int | None:
@@ -283,12 +286,15 @@ class _Loop:
         """Start the key as the mode says, prepare it in Deforum's order and diffuse it;
         returns it at 8-bit levels."""
         values, seed = self.values.frames[key], self.values.seeds[key]
+        video_frame = self._video_frame(key)
         start = self.mode.start_key(
             KeyInputs(key, values.strength, self.init_image, self.settings.init_strength,
-                      previous, previous_key, self.camera)
+                      previous, previous_key, self.camera, video_frame)
         )  # fmt: skip
         picture = start.picture
-        context = FrameContext(key, seed, reference)
+        if self.color is not None and self.color.matches_video:
+            reference = self._video_frame(self.color.video_reference_frame(key))
+        context = FrameContext(key, seed, reference, video_frame=video_frame)
         if start.prepared:
             for stage in self.prepare:
                 picture = stage.apply(picture, context)

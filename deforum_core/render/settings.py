@@ -25,12 +25,14 @@ class AnimationSettings(ParameterTable):
     animation_mode: str = choice(
         "2D",
         MODE_NAMES,
-        "2D camera motion, 3D camera motion through depth, or None: separate stills.",
+        "2D camera motion, 3D camera motion through depth, None: separate stills, or Video "
+        "Input: each frame restyles a frame of the video linked to Animate's video input.",
         deforum_key="animation_mode",
     )
     max_frames: int = integer(
         120,
-        "Number of frames in the animation; max_f in expressions is max_frames - 1.",
+        "Number of frames in the animation (Video Input: the video's); max_f in expressions "
+        "is max_frames - 1.",
         low=1,
         high=MAX_FRAMES_LIMIT,
         deforum_key="max_frames",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..modes import DepthModel
 from ..prompts import PromptSchedule
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
+
+if TYPE_CHECKING:
+    from ..video_source import VideoSource
 
 # Deforum's order for preparing a key frame once the camera has moved the previous one there.
 PREPARE_ORDER = ("color_coherence", "enhance", "noise")
@@ -24,6 +27,7 @@ class Stages:
     enhance: EnhanceStage | None = None
     noise: NoiseStage | None = None
     depth_model: DepthModel | None = None
+    video: VideoSource | None = None  # the frames of Video Input mode (and video coherence)
 
     def prepare_stages(self) -> list[ColorCoherenceStage | EnhanceStage | NoiseStage]:
         """The connected prepare stages, in PREPARE_ORDER."""
@@ -43,4 +47,6 @@ class Stages:
         for name in ("motion", *PREPARE_ORDER, "depth_model"):
             stage = getattr(self, name)
             described[name] = None if stage is None else stage.describe()
+        if self.video is not None:  # absent from records of renders without one
+            described["video"] = self.video.describe()
         return described

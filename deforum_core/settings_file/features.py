@@ -52,6 +52,8 @@ IGNORED_KEYS: dict[str, str] = {
     "resume_from_timestring": "the pack resumes a run by its run name (resume on Animate)",
     "resume_timestring": "the pack resumes a run by its run name (resume on Animate)",
     "bit_depth_output": "the pack writes 8-bit PNG frames",
+    "overwrite_extracted_frames": "the pack decodes video frames as it renders; nothing is "
+    "extracted to disk",
     "n_batch": "stills per prompt, in mode None only",
     "strength_0_no_init": "a frame without a picture is drawn from the prompt alone either way",
     "seed_enable_extras": "the webui switch of subseed and subseed_strength (read with them)",
@@ -132,10 +134,9 @@ FEATURES: tuple[Feature, ...] = (
     Feature("upscaling the video", (), prefixes=("r_upscale_",), used=_on("r_upscale_video")),
     Feature("frame interpolation", (), prefixes=("frame_interpolation_",),
             used=_not("none", "frame_interpolation_engine")),
-    Feature("video input frames", (
+    Feature("the video of hybrid video", (
         "video_init_path", "extract_nth_frame", "extract_from_frame", "extract_to_frame",
-        "overwrite_extracted_frames", "color_coherence_video_every_N_frames",
-    ), used=lambda settings: settings.get("animation_mode") == "Video Input" or _hybrid(settings)),
+    ), used=_hybrid),
     Feature("Interpolation mode", ("interpolate_key_frames", "interpolate_x_frames"),
             used=lambda settings: settings.get("animation_mode") == "Interpolation"),
     Feature("the notebook's initial noise", ("add_init_noise", "init_noise"),

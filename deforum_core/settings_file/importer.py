@@ -4,8 +4,8 @@
 animation settings, prompt texts and stages (context.py, prompt_import.py, stage_import.py,
 run_import.py), the files the render needs (references.py, found by the caller), and one
 report line per key of the file (report.py), with the keys the pack does not render said to
-be ignored or not supported yet (features.py). A mode the pack cannot render yet (Video
-Input, Interpolation) still gives the report, with `blocker` saying why it cannot render.
+be ignored or not supported yet (features.py). A mode the pack cannot render yet
+(Interpolation) still gives the report, with `blocker` saying why it cannot render.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ from .run_import import (
 )
 from .stage_import import DepthChoice, import_stages
 from .values import to_int
+from .video_import import VideoChoice, import_video
 
 SIZE_MULTIPLE = {"N": 64, "L": 64, "A": 8}  # each dialect rounds W and H down to a multiple
 MIN_SIDE = 64
-UNRENDERED_MODES = ("Video Input", "Interpolation")
+UNRENDERED_MODES = ("Interpolation",)
 STAGE_TABLES = (Motion2DStage, Motion3DStage, ColorCoherenceStage, EnhanceStage, NoiseStage)
 
 
@@ -59,6 +60,7 @@ class ImportedSettings:
     noise: NoiseStage | None = None
     depth: DepthChoice | None = None
     sampler: Any = None  # a SamplerChoice
+    video: VideoChoice | None = None  # mode Video Input's video
     init_image: FileReference | None = None
     color_image: FileReference | None = None
     output: OutputOptions | None = None
@@ -93,17 +95,19 @@ def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
     context = ImportContext(dict(data), source)
     mode = _mode(context)
     if mode in UNRENDERED_MODES:
-        blocker = f"animation_mode {mode!r} is not supported yet (the pack renders None, 2D, 3D)"
+        blocker = (f"animation_mode {mode!r} is not supported yet (the pack renders None, 2D, "
+                   "3D, Video Input)")  # fmt: skip
         context.note("animation_mode", UNSUPPORTED, blocker)
-        video = context.get("video_init_path", "")
-        if mode == "Video Input" and isinstance(video, str) and video.strip():
-            context.references.append(FileReference("video_init_path", video, "init video"))
         return _finish(context, ImportedSettings(source, context.dialect, blocker=blocker))
     context.switch_schedules()
     prompts = import_prompts(context, mode)
     special = {"width": _side(context, "W", "width"), "height": _side(context, "H", "height")}
     special.update(import_subseed(context))
     special.update(import_sampler_schedule(context))
+    video = None
+    if mode == "Video Input":
+        video, fixed = import_video(context)
+        special.update(fixed)
     if prompts.stills is not None:
         special["max_frames"] = prompts.stills
         if context.has("max_frames"):
@@ -119,8 +123,9 @@ def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
         output=import_output(context, animation.fps),
         motion_preview=context.flag("motion_preview_mode", False),
         sampler=import_sampler(context),
+        video=video,
     )
-    if mode != "None":
+    if mode in ("2D", "3D"):  # Deforum moves and prepares no frame in None and Video Input
         imported = replace(imported, **import_stages(context, mode))
     return _finish(context, imported)
 
@@ -166,7 +171,8 @@ def _finish(context: ImportContext, imported: ImportedSettings) -> ImportedSetti
             line = _line_for(context, old_names.get(key, key), used, imported.blocker)
             context.lines[key] = replace(line, key=key)
     lines = [context.lines[key] for key in context.file_keys]
-    references = [ref for ref in (imported.init_image, imported.color_image) if ref]
+    video = imported.video.reference if imported.video else None
+    references = [ref for ref in (imported.init_image, imported.color_image, video) if ref]
     if imported.output and imported.output.soundtrack:
         references.append(imported.output.soundtrack)
     return replace(

@@ -10,7 +10,7 @@ when 3D settings need depth weights that nobody gave.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..depth import FlatDepth
 from ..pattern import test_pattern
 from ..render import AnimationSettings, Stages
 from ..render.rundir import read_image
+from ..video_source import FrameSelection, VideoFile
 from .importer import ImportedSettings
 from .reading import SettingsFileError
 from .references import resolve_reference
@@ -34,6 +35,7 @@ class LoadedSettings:
     imported: ImportedSettings
     found: dict[str, Path] = field(default_factory=dict)
     pictures: dict[str, torch.Tensor] = field(default_factory=dict)
+    video: VideoFile | None = None  # Video Input's frames, cut to the quick look's length
 
     @classmethod
     def load(
@@ -51,7 +53,13 @@ class LoadedSettings:
         imported.check_renderable()
         imported = imported.with_overrides(max_frames=max_frames, size=size)
         pictures = {key: read_image(found[key]) for key in PICTURE_KEYS if key in found}
-        return cls(imported, found, pictures)
+        video = None
+        if imported.video is not None:
+            video = _video(found[imported.video.reference.key], imported.video.selection,
+                           max_frames)  # fmt: skip
+            animation = replace(imported.animation, max_frames=video.frame_count)
+            imported = replace(imported, animation=animation)
+        return cls(imported, found, pictures, video)
 
     @property
     def animation(self) -> AnimationSettings:
@@ -103,12 +111,23 @@ class LoadedSettings:
             "color_coherence": imported.color_stage(color),
             "enhance": imported.enhance,
             "noise": imported.noise,
+            "video": self.video,
         }
         chosen = {
             name: stage if given.get(name) is None else given[name]
             for name, stage in from_file.items()
         }
         return Stages(**chosen, depth_model=depth_model)
+
+
+def _video(path: Path, selection: FrameSelection, max_frames: int | None) -> VideoFile:
+    """The settings' video; a quick look (max_frames) renders its first frames only."""
+    video = VideoFile(path, selection)
+    if max_frames is None or max_frames >= video.frame_count:
+        return video
+    last = video.source_index(max_frames - 1)
+    video.close()
+    return VideoFile(path, replace(selection, end=last))
 
 
 PICTURE_KEYS = ("init_image", "color_coherence_image_path")

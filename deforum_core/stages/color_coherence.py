@@ -13,7 +13,8 @@ from ..fingerprint import tensor_digest
 from ..params import ParameterTable, choice, flag, integer
 from .protocol import FrameContext, RenderInfo
 
-COLOR_COHERENCE_MODES = ("None", *COLOR_SPACES, "Image")
+COLOR_COHERENCE_MODES = ("None", *COLOR_SPACES, "Image", "Video Input")
+LAB_TARGETS = ("Image", "Video Input")  # matched in LAB, as Deforum's maintain_colors does
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,9 @@ class ColorCoherenceStage(ParameterTable):
     """The Deforum Color Coherence node's settings, in widget order, and its image.
 
     The reference is the first diffused frame (refreshed every `refresh_every` frames when
-    that is above 0), or the given image for mode Image, which matches in LAB. Each prepared
+    that is above 0), the given image for mode Image, or for mode Video Input the video's
+    frame, taken anew every `video_every_n_frames` frames (Deforum's
+    color_coherence_video_every_N_frames); Image and Video Input match in LAB. Each prepared
     frame is matched before diffusion; with match_after_diffusion each diffused frame is
     matched too, as sd-webui-deforum does when legacy_colormatch is off (render.py matches the
     generated image to color_match_sample before it is saved).
@@ -30,7 +33,7 @@ class ColorCoherenceStage(ParameterTable):
     color_coherence: str = choice(
         "LAB",
         COLOR_COHERENCE_MODES,
-        "Colour space to match in, or None / Image.",
+        "Colour space to match in, or None / Image / Video Input (the video's frame).",
         deforum_key="color_coherence",
     )
     refresh_every: int = integer(
@@ -47,6 +50,10 @@ class ColorCoherenceStage(ParameterTable):
         "legacy_colormatch, this node's first behaviour).",
         appended=True,
     )
+    video_every_n_frames: int = integer(
+        1, "Video Input: take the video's frame as the reference every N frames.", low=1,
+        high=100_000, deforum_key="color_coherence_video_every_N_frames", appended=True,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -69,6 +76,16 @@ class BoundColorCoherence:
     def __init__(self, stage: ColorCoherenceStage) -> None:
         self.stage = stage
 
+    @property
+    def matches_video(self) -> bool:
+        """Whether the reference is the video's frame (see video_reference_frame)."""
+        return self.stage.color_coherence == "Video Input"
+
+    def video_reference_frame(self, frame: int) -> int:
+        """The frame whose video frame is the reference at `frame`."""
+        every = self.stage.video_every_n_frames
+        return frame // every * every
+
     def refreshes_reference(self, frame: int) -> bool:
         """Whether the reference is taken from this frame's output."""
         stage = self.stage
@@ -82,9 +99,9 @@ class BoundColorCoherence:
         if stage.color_coherence != "None":
             is_image = stage.color_coherence == "Image"
             target = stage.image if is_image else context.reference
+            space = "LAB" if stage.color_coherence in LAB_TARGETS else stage.color_coherence
             if target is not None:
-                frames = match_histograms(frames, target, "LAB" if is_image else
-                                          stage.color_coherence)  # fmt: skip
+                frames = match_histograms(frames, target, space)
         return to_grayscale(frames) if stage.force_grayscale else frames
 
     def after_diffusion(self, frames: torch.Tensor, context: FrameContext) -> torch.Tensor:

@@ -22,7 +22,13 @@ from comfyui_harness import REPO_ROOT, ComfyServer, load_workflow, workflow_to_a
 pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
 
 TIMEOUT_MS = 60_000
-WORKFLOWS = ["deforum_2d", "deforum_still", "deforum_3d", "deforum_settings_file"]
+WORKFLOWS = [
+    "deforum_2d",
+    "deforum_still",
+    "deforum_3d",
+    "deforum_settings_file",
+    "deforum_video_input",
+]
 PREVIEW_FRAMES = 6
 
 
@@ -206,7 +212,7 @@ BUILD_SETTINGS_GRAPH = """async ([text, runName]) => {
     const load = LiteGraph.createNode("DeforumLoadSettings");
     graph.add(load);
     load.pos = [20, 20];
-    const stored = await load.deforumUploadSettings(
+    const stored = await load.deforumUpload(
         new File([text], "browser_settings.txt", { type: "text/plain" }));
     for (const [name, value] of Object.entries({ max_frames: 4, width: 64, height: 64 })) {
         load.widgets.find((w) => w.name === name).value = value;
@@ -268,4 +274,63 @@ def test_load_settings_uploads_a_file_and_shows_its_report(
     assert {node["id"]: node.get("widgets_values") for node in saved["nodes"]} == before
     queued = browser.page.evaluate("async () => (await window.app.graphToPrompt()).output")
     assert api_prompt(queued) == workflow_to_api_prompt(saved, object_info)
+    assert browser.console_errors() == [] and browser.page_errors == []
+
+
+# Deforum Video Input -> Deforum Animate (Video Input mode, a preview), the clip uploaded as
+# the node's menu entry or a drop on the node uploads it.
+BUILD_VIDEO_GRAPH = """async ([encoded, runName]) => {
+    const graph = window.app.graph;
+    graph.clear();
+    const source = LiteGraph.createNode("DeforumVideoInput");
+    graph.add(source);
+    source.pos = [20, 20];
+    const bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+    const stored = await source.deforumUpload(
+        new File([bytes], "browser_clip.mp4", { type: "video/mp4" }));
+    source.widgets.find((w) => w.name === "extract_nth_frame").value = 3;
+    const animate = LiteGraph.createNode("DeforumAnimate");
+    graph.add(animate);
+    animate.pos = [480, 20];
+    const values = { animation_mode: "Video Input", width: 64, height: 64, base_seed: 3,
+                     run_name: runName };
+    for (const [name, value] of Object.entries(values)) {
+        animate.widgets.find((w) => w.name === name).value = value;
+    }
+    const prompts = LiteGraph.createNode("DeforumPromptSchedule");
+    graph.add(prompts);
+    prompts.pos = [20, 400];
+    prompts.connect(0, animate, animate.findInputSlot("prompts"));
+    source.connect(source.findOutputSlot("video"), animate, animate.findInputSlot("video"));
+    const menu = [];
+    source.getExtraMenuOptions(window.app.canvas, menu);
+    return {
+        stored,
+        chosen: source.widgets.find((w) => w.name === "video").value,
+        menu: menu.map((entry) => entry?.content),
+    };
+}"""
+
+
+def test_video_input_uploads_a_clip_and_animate_renders_its_frames(
+    browser: BrowserSession, comfyui_server: ComfyServer, tmp_path
+) -> None:
+    from clips import write_clip
+
+    clip = write_clip(tmp_path / "clip.mp4", frames=12, size=(64, 64)).read_bytes()
+    run_name = f"browser_video_{uuid.uuid4().hex[:8]}"
+    encoded = base64.b64encode(clip).decode()
+    built = browser.page.evaluate(BUILD_VIDEO_GRAPH, [encoded, run_name])
+    assert built["stored"] == built["chosen"] == "browser_clip.mp4"
+    assert (comfyui_server.input_dir / "browser_clip.mp4").read_bytes() == clip
+    assert built["menu"][0] == "Upload video"
+
+    browser.page.evaluate("async () => { await window.app.queuePrompt(0, 1); }")
+    root = comfyui_server.output_dir / "deforum"
+    browser.page.wait_for_function(
+        "(name) => Object.values(window.app.nodeOutputs ?? {}).some("
+        "(out) => out?.run_dir?.[0]?.includes(name))", arg=run_name, timeout=TIMEOUT_MS,
+    )  # fmt: skip
+    folder = next(root.glob(f"{run_name}_*"))
+    assert len(list(folder.glob("frame_*.png"))) == 4  # frames 0, 3, 6, 9 of 12
     assert browser.console_errors() == [] and browser.page_errors == []

@@ -222,7 +222,9 @@ def settings_by_type(prompt: Mapping[str, Any]) -> dict[str, list[dict[str, Any]
     return found
 
 
-@pytest.mark.parametrize("name", ["deforum_2d", "deforum_still", "deforum_settings_file"])
+@pytest.mark.parametrize(
+    "name", ["deforum_2d", "deforum_still", "deforum_settings_file", "deforum_video_input"]
+)
 def test_workflows_match_their_headless_twins(name: str, object_info: dict) -> None:
     """The UI workflow renders what its headless twin renders; only the model loader (the
     checkpoint loader and ComfyUI's sampler instead of diffusers) and the video node differ."""

@@ -128,3 +128,35 @@ def test_an_unsupported_mode_stops_with_the_reason(tmp_path, capsys):
                        "--out", str(tmp_path))  # fmt: skip
     assert code == 2
     assert "error: settings: animation_mode 'Interpolation' is not supported yet" in err
+
+
+def test_a_video_input_file_renders_the_video_it_names(tmp_path, capsys):
+    from clips import clip_frames, write_clip
+
+    (tmp_path / "in").mkdir()
+    write_clip(tmp_path / "in" / "dance.mp4", size=(64, 64), codec="libx264rgb")
+    code, _, err = run(capsys, str(FILES / "A_video_input.txt"), "--preview", "--max-frames",
+                         "6", "--size", "64x64", "--input", str(tmp_path / "in"), "--out",
+                         str(tmp_path / "out"))  # fmt: skip
+    assert code == 0, err
+    folder = only_run_folder(tmp_path / "out")
+    frames = RunDirectory(folder).frame_sequence(6)
+    assert len(list(folder.glob("frame_*.png"))) == 6  # a quick look at 6 of its 12 frames
+    drawn = (clip_frames(size=(64, 64)) * 255).round().byte().numpy()
+    for index, path in enumerate(frames):  # every other frame of the video, as it is
+        assert np.array_equal(cv2.imread(str(path))[..., ::-1], drawn[2 * index])
+    with av.open(str(folder / "deforum.mp4")) as video:
+        assert video.streams.video[0].frames == 6
+    whole = tmp_path / "whole"
+    code, _, err = run(capsys, str(FILES / "A_video_input.txt"), "--preview", "--size", "64x64",
+                       "--input", str(tmp_path / "in"), "--out", str(whole))  # fmt: skip
+    assert code == 0, err
+    assert len(list(only_run_folder(whole).glob("frame_*.png"))) == 12
+
+
+def test_a_video_input_file_whose_video_is_absent_names_it(tmp_path, capsys):
+    code, _, err = run(capsys, str(FILES / "A_video_input.txt"), "--preview", "--input",
+                       str(tmp_path), "--out", str(tmp_path / "out"))  # fmt: skip
+    assert code == 2
+    assert err.startswith("error: video_init_path:") and "dance.mp4" in err
+    assert not (tmp_path / "out").exists()

@@ -4,6 +4,7 @@ loop and the nodes ask the mode instead of comparing mode names."""
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_registry_is_the_list_of_modes(pack):
-    assert list(MODES) == ["None", "2D", "3D"]
+    assert list(MODES) == ["None", "2D", "3D", "Video Input"]
     assert param_of(AnimationSettings, "animation_mode").choices == tuple(MODES)
     animate = pack.NODE_CLASS_MAPPINGS["DeforumAnimate"].INPUT_TYPES()["required"]
     assert animate["animation_mode"][0] == list(MODES)
@@ -27,7 +28,7 @@ def test_the_registry_is_the_list_of_modes(pack):
 
 
 def test_cadence_rules():
-    assert [MODES[name].cadence(4) for name in MODES] == [1, 4, 4]
+    assert [MODES[name].cadence(4) for name in MODES] == [1, 4, 4, 4]
     assert AnimationSettings(animation_mode="None", diffusion_cadence=3).diffused_frames() == [
         *range(120)
     ]
@@ -51,6 +52,11 @@ def test_key_start_rules():
     assert later.picture[0, 0, :, 0].tolist()[:3] == [1.0, 1.0, 1.0]  # moved 2 frames right
     still = MODES["None"].start_key(key(previous, camera))
     assert (still.strength, still.prepared) == (0.9, False) and still.picture.mean() == 0.25
+    video_frame = torch.full((1, 8, 8, 3), 0.75)
+    from_video = MODES["Video Input"].start_key(replace(key(previous, camera),
+                                                        video_frame=video_frame))  # fmt: skip
+    assert (from_video.strength, from_video.prepared) == (0.6, True)
+    assert from_video.picture is video_frame  # the video's frame, not the moved previous one
 
 
 LOOP_AND_NODES = [

@@ -185,22 +185,30 @@ def test_modern_webui_3d_file(tmp_path):
     assert line(result, "sd_model_name").status == IGNORED
 
 
-@pytest.mark.parametrize(
-    ("name", "mode"),
-    [("A_video_input.txt", "Video Input"), ("A_interpolation.txt", "Interpolation")],
-)
-def test_modes_the_pack_cannot_render_yet_still_give_a_report(name, mode):
-    result = imported(name)
+def test_a_mode_the_pack_cannot_render_yet_still_gives_a_report():
+    result = imported("A_interpolation.txt")
     assert result.animation is None
     assert line(result, "animation_mode").status == UNSUPPORTED
-    assert mode in result.blocker
-    with pytest.raises(SettingsFileError, match=mode):
+    assert "Interpolation" in result.blocker
+    with pytest.raises(SettingsFileError, match="Interpolation"):
         result.check_renderable()
 
 
-def test_video_input_names_its_video_so_a_missing_one_is_reported_first():
+def test_video_input_names_its_video_and_its_frames_as_deforum_extracts_them():
     result = imported("A_video_input.txt")
-    assert [(ref.key, ref.value) for ref in result.references] == [("video_init_path", "dance.mp4")]
+    assert [(ref.key, ref.file_name) for ref in result.references] == [
+        ("video_init_path", "dance.mp4")
+    ]
+    selection = result.video.selection
+    assert (selection.nth, selection.start, selection.end) == (2, 0, -1)
+    assert result.animation.diffusion_cadence == 1  # Deforum diffuses every video frame
+    assert line(result, "diffusion_cadence").status == MAPPED
+    assert line(result, "max_frames").detail == "Video Input: the frame count follows the video"
+    assert line(result, "extract_nth_frame").status == MAPPED  # "2" read as 2
+    assert line(result, "overwrite_extracted_frames").status == IGNORED
+    # Deforum moves and prepares no frame in Video Input: no stages, their keys not used
+    assert (result.motion, result.noise, result.color_coherence) == (None, None, None)
+    assert line(result, "noise_schedule").detail == "not used in animation_mode Video Input"
 
 
 def test_bad_values_name_the_key_and_the_fix():

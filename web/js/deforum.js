@@ -7,7 +7,6 @@ const EXTENSION_NAME = "deforum.comfy";
 const SUMMARY_NODES = new Set(["DeforumSchedule", "DeforumPromptSchedule"]);
 const VIDEO_NODES = new Set(["DeforumVideo"]);
 const REPORT_NODES = new Set(["DeforumLoadSettings", "DeforumExportSettings"]);
-const UPLOAD_NODES = new Set(["DeforumLoadSettings"]);
 const LOOP_NODES = new Set(["DeforumAnimate"]);
 const VIDEO_WIDGET = "deforum_video_preview";
 const REPORT_WIDGET = "deforum_report";
@@ -15,6 +14,7 @@ const REPORT_WIDGET = "deforum_report";
 const DISPLAY_WIDGETS = new Set([VIDEO_WIDGET, REPORT_WIDGET]);
 const REPORT_HEIGHT = 180;
 const SETTINGS_FILE_TYPES = [".txt", ".json"];
+const VIDEO_FILE_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif"];
 // How many widgets the motion nodes had before their camera input was appended: a node saved
 // then keeps the pinhole camera it rendered with (new nodes default to Deforum's camera).
 const WIDGETS_BEFORE_CAMERA = { DeforumMotion2D: 13, DeforumMotion3D: 18 };
@@ -146,13 +146,22 @@ function addReport(nodeType) {
   dropDisplayValues(nodeType);
 }
 
-function isSettingsFile(file) {
+// Nodes that take a file from ComfyUI's input folder by upload: the combo it fills, the file
+// types it takes, and its menu entry.
+const UPLOADS = {
+  DeforumLoadSettings: {
+    widget: "settings_file", types: SETTINGS_FILE_TYPES, label: "Upload settings file",
+  },
+  DeforumVideoInput: { widget: "video", types: VIDEO_FILE_TYPES, label: "Upload video" },
+};
+
+function takes(upload, file) {
   const name = file?.name?.toLowerCase() ?? "";
-  return SETTINGS_FILE_TYPES.some((suffix) => name.endsWith(suffix));
+  return upload.types.some((suffix) => name.endsWith(suffix));
 }
 
 // Upload into ComfyUI's input folder (the route its image upload button uses) and choose it.
-async function uploadSettingsFile(node, file) {
+async function uploadFile(node, upload, file) {
   const body = new FormData();
   body.append("image", file, file.name);
   body.append("overwrite", "true");
@@ -160,7 +169,7 @@ async function uploadSettingsFile(node, file) {
   if (!response.ok) throw new Error(`upload of ${file.name} failed: ${response.status}`);
   const answer = await response.json();
   const name = answer.subfolder ? `${answer.subfolder}/${answer.name}` : answer.name;
-  const combo = node.widgets?.find((w) => w.name === "settings_file");
+  const combo = node.widgets?.find((w) => w.name === upload.widget);
   if (!combo) return name;
   const values = combo.options?.values;
   if (Array.isArray(values) && !values.includes(name)) values.push(name);
@@ -170,38 +179,38 @@ async function uploadSettingsFile(node, file) {
   return name;
 }
 
-function chooseSettingsFile(node) {
+function chooseFile(node, upload) {
   const input = document.createElement("input");
-  Object.assign(input, { type: "file", accept: SETTINGS_FILE_TYPES.join(",") });
+  Object.assign(input, { type: "file", accept: upload.types.join(",") });
   input.style.display = "none";
   input.onchange = () => {
-    if (input.files?.[0]) uploadSettingsFile(node, input.files[0]).catch(console.warn);
+    if (input.files?.[0]) uploadFile(node, upload, input.files[0]).catch(console.warn);
     input.remove();
   };
   document.body.append(input);
   input.click();
 }
 
-// Deforum Load Settings takes a settings file from its menu ("Upload settings file") or
-// dropped on it; no button widget, as widgets are saved by position.
-function addSettingsUpload(nodeType) {
+// The node takes a file from its menu (the upload entry) or dropped on it; no button widget,
+// as widgets are saved by position.
+function addUpload(nodeType, upload) {
   const getExtraMenuOptions = nodeType.prototype.getExtraMenuOptions;
   nodeType.prototype.getExtraMenuOptions = function (canvas, options) {
     const result = getExtraMenuOptions?.apply(this, arguments);
-    options.unshift({ content: "Upload settings file", callback: () => chooseSettingsFile(this) });
+    options.unshift({ content: upload.label, callback: () => chooseFile(this, upload) });
     return result;
   };
   nodeType.prototype.onDragOver = function (event) {
     return [...(event.dataTransfer?.items ?? [])].some((item) => item.kind === "file");
   };
   nodeType.prototype.onDragDrop = function (event) {
-    const file = [...(event.dataTransfer?.files ?? [])].find(isSettingsFile);
+    const file = [...(event.dataTransfer?.files ?? [])].find((f) => takes(upload, f));
     if (!file) return false;
-    uploadSettingsFile(this, file).catch(console.warn);
+    uploadFile(this, upload, file).catch(console.warn);
     return true;
   };
-  nodeType.prototype.deforumUploadSettings = function (file) {
-    return uploadSettingsFile(this, file);
+  nodeType.prototype.deforumUpload = function (file) {
+    return uploadFile(this, upload, file);
   };
 }
 
@@ -342,7 +351,8 @@ app.registerExtension({
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (VIDEO_NODES.has(nodeData?.name)) addVideoPreview(nodeType);
     if (REPORT_NODES.has(nodeData?.name)) addReport(nodeType);
-    if (UPLOAD_NODES.has(nodeData?.name)) addSettingsUpload(nodeType);
+    const upload = UPLOADS[nodeData?.name];
+    if (upload) addUpload(nodeType, upload);
     if (LOOP_NODES.has(nodeData?.name)) dropProgressPreview(nodeType);
     const before = WIDGETS_BEFORE_CAMERA[nodeData?.name];
     if (before !== undefined) keepSavedCamera(nodeType, before);
