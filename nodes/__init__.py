@@ -9,6 +9,7 @@ from .coherence_nodes import DeforumColorCoherence, DeforumEnhance, DeforumNoise
 from .depth_nodes import DeforumDepthModel, DeforumEstimateDepth
 from .diffusion_nodes import DeforumDiffuser, DeforumDiffusersLoader, DeforumImg2Img
 from .image_nodes import DeforumAddNoise, DeforumColorMatch, DeforumEnhanceImage, DeforumWarp2D
+from .mask_nodes import DeforumMask
 from .motion_nodes import DeforumMotion2D, DeforumMotion3D
 from .routes import register_routes
 from .schedule_nodes import DeforumPromptSchedule, DeforumSchedule
@@ -37,6 +38,7 @@ NODE_CLASS_MAPPINGS = {
     "DeforumLoadSettings": DeforumLoadSettings,
     "DeforumExportSettings": DeforumExportSettings,
     "DeforumVideoInput": DeforumVideoInput,
+    "DeforumMask": DeforumMask,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -61,6 +63,7 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumLoadSettings": "Deforum Load Settings",
     "DeforumExportSettings": "Deforum Export Settings",
     "DeforumVideoInput": "Deforum Video Input",
+    "DeforumMask": "Deforum Mask",
 }
 
 register_routes()  # the page's live schedule summaries, when a ComfyUI server loads the pack

@@ -140,6 +140,10 @@ class DeforumAnimate:
                         "Input (the frame count follows it), and of colour coherence Video Input."
                     },
                 ),
+                "mask": (
+                    "DEFORUM_MASK",
+                    {"tooltip": "From Deforum Mask: areas each diffused frame keeps as it was."},
+                ),
             },
         }
 
@@ -159,9 +163,10 @@ class DeforumAnimate:
 
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,
-                depth_model=None, settings=None, video=None, **widget_values):  # fmt: skip
+                depth_model=None, settings=None, video=None, mask=None,
+                **widget_values):  # fmt: skip
         linked = {"prompts": prompts, "motion": motion, "color_coherence": color_coherence,
-                  "enhance": enhance, "noise": noise, "video": video}  # fmt: skip
+                  "enhance": enhance, "noise": noise, "video": video, "mask": mask}  # fmt: skip
         report, video_options = None, {}
         if settings is None:
             animation = AnimationSettings(**widget_values)

@@ -117,8 +117,16 @@ class ComfyBackend:
             self.model, noise, request.steps, request.cfg, self.sampler_name, self.scheduler,
             _conditioning(positive), _conditioning(negative), latent,
             denoise=1.0, start_step=request.start, callback=callback, seed=request.seed,
+            noise_mask=self._noise_mask(request),
         )  # fmt: skip
         return DiffusionResult(self._decode(samples), steps_run)
+
+    @staticmethod
+    def _noise_mask(request: DiffusionRequest) -> torch.Tensor | None:
+        """ComfyUI's latent noise mask (1 where the frame is diffused) of the kept area."""
+        if request.keep_mask is None or not request.is_img2img:
+            return None
+        return (1 - request.keep_mask.float())[None, None]
 
     def _noise(self, request: DiffusionRequest, latent: torch.Tensor) -> torch.Tensor:
         """KSampler's noise for the seed (prepare_noise), slerped towards the subseed's and

@@ -66,6 +66,8 @@ class DiffusionRequest:
         noise of `seed` towards the noise of `subseed` (variation.py).
     clip_skip: A1111 "Clip skip" (CLIP_stop_at_last_layers), Deforum's clipskip_schedule:
         1 reads the text encoder's last layer, 2 the penultimate one, and so on.
+    keep_mask: Deforum's mask (stages/mask.py): the diffuser leaves the kept area of an
+        img2img frame as the input frame (grey: partly); None diffuses all of it.
     """
 
     text: FrameText
@@ -82,6 +84,7 @@ class DiffusionRequest:
     subseed: int = 0
     subseed_strength: float = 0.0
     clip_skip: int = 1
+    keep_mask: torch.Tensor | None = None  # [H, W], 1 where an img2img frame is kept as it is
 
     @property
     def size(self) -> tuple[int, int]:

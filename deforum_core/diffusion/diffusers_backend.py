@@ -22,6 +22,7 @@ import torch
 from ..fingerprint import file_fingerprint, weights_fingerprint
 from .backend import DiffusionError, DiffusionRequest, DiffusionResult, check_request, unchanged
 from .conditioning import Embedding, EmbeddingCache, frame_embeddings
+from .masked import keeping_masked
 from .samplers import scheduler_spec
 from .variation import variation_noise
 
@@ -155,7 +156,9 @@ class DiffusersBackend:
         if request.noise_scale != 1.0:
             noise = noise * request.noise_scale
         if request.is_img2img:
-            latents = scheduler.add_noise(self._encode_image(request.image), noise, timesteps[:1])
+            encoded = self._encode_image(request.image)
+            latents = scheduler.add_noise(encoded, noise, timesteps[:1])
+            scheduler = keeping_masked(scheduler, request.keep_mask, encoded, noise, timesteps)
         else:
             latents = noise * scheduler.init_noise_sigma
         return scheduler, timesteps, latents, generator

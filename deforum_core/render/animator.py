@@ -152,6 +152,7 @@ class _Loop:
                 hint="connect Deforum Video Input to Animate's video input, or pick LAB",
             )
         self.camera = self.mode.camera(stages, render, directory.path)
+        self.mask = None if stages.mask is None else stages.mask.bind(render)
         self.diffusers = self._diffusers_by_key()
         self.written = 0
 
@@ -294,7 +295,8 @@ class _Loop:
         picture = start.picture
         if self.color is not None and self.color.matches_video:
             reference = self._video_frame(self.color.video_reference_frame(key))
-        context = FrameContext(key, seed, reference, video_frame=video_frame)
+        noise_area = None if self.mask is None else self.mask.noise_area(key)
+        context = FrameContext(key, seed, reference, video_frame=video_frame, mask=noise_area)
         if start.prepared:
             for stage in self.prepare:
                 picture = stage.apply(picture, context)
@@ -320,6 +322,7 @@ class _Loop:
             subseed=values.subseed,
             subseed_strength=values.subseed_strength,
             clip_skip=values.clipskip,
+            keep_mask=None if self.mask is None or picture is None else self.mask.kept(key),
         )
         image = self.diffusers[key].diffuse(request).image[:1, ..., :3]
         if not torch.isfinite(image).all():
@@ -332,4 +335,6 @@ class _Loop:
             )
         if self.color is not None:
             image = self.color.after_diffusion(image, context)
+        if self.mask is not None and start.picture is not None:  # as it was before noise
+            image = self.mask.overlay(start.picture, image, key)
         return quantize(image)

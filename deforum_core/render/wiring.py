@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..modes import DepthModel
 from ..prompts import PromptSchedule
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
+from ..stages.mask import MaskStage
 
 if TYPE_CHECKING:
     from ..video_source import VideoSource
@@ -28,6 +29,7 @@ class Stages:
     noise: NoiseStage | None = None
     depth_model: DepthModel | None = None
     video: VideoSource | None = None  # the frames of Video Input mode (and video coherence)
+    mask: MaskStage | None = None  # where diffusion may not change a frame
 
     def prepare_stages(self) -> list[ColorCoherenceStage | EnhanceStage | NoiseStage]:
         """The connected prepare stages, in PREPARE_ORDER."""
@@ -47,6 +49,7 @@ class Stages:
         for name in ("motion", *PREPARE_ORDER, "depth_model"):
             stage = getattr(self, name)
             described[name] = None if stage is None else stage.describe()
-        if self.video is not None:  # absent from records of renders without one
-            described["video"] = self.video.describe()
+        for name in ("video", "mask"):  # absent from records of renders without them
+            if getattr(self, name) is not None:
+                described[name] = getattr(self, name).describe()
         return described

@@ -117,6 +117,7 @@ class LoadedSettings:
             name: stage if given.get(name) is None else given[name]
             for name, stage in from_file.items()
         }
+        chosen["mask"] = given.get("mask")  # masks are not imported yet
         return Stages(**chosen, depth_model=depth_model)
 
 

@@ -165,3 +165,16 @@ def test_bad_settings_are_refused_before_sampling(backend_of, sampled) -> None:
         with pytest.raises(DiffusionError, match=f"^{field} "):
             backend.diffuse(request(**fields))
     assert sampled == []
+
+
+def test_a_keep_mask_becomes_comfys_latent_noise_mask_for_img2img_only(backend_of, sampled):
+    keep = torch.zeros(32, 32)
+    keep[:, :16] = 1.0  # the left half is kept
+    backend = backend_of([])
+    backend.diffuse(request(keep_mask=keep))
+    backend.diffuse(request())
+    backend.diffuse(request(strength=0.0, image=False, keep_mask=keep))
+    masked, free, txt2img = (given["noise_mask"] for given in sampled)
+    assert masked.shape == (1, 1, 32, 32)
+    assert torch.equal(masked[0, 0], 1 - keep)  # ComfyUI's mask is 1 where it denoises
+    assert free is None and txt2img is None

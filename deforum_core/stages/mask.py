@@ -1,0 +1,137 @@
+"""Deforum's masks as a stage: where diffusion may change a frame, and where it may not.
+
+The mask is white where the frame is kept and black where it is diffused, grey in between
+(the seeds: "a mask video's white areas are not affected by diffusion, black areas fully").
+It comes from a picture (an IMAGE or a MASK, one for every frame) or a mask video (one
+picture per frame), stretched to the frame size as Deforum stretches its masks, then
+brightness- and contrast-adjusted as Deforum's prepare_mask does (torchvision's
+adjust_brightness and adjust_contrast on the RGB mask before it is made grey) and inverted when
+asked. The loop uses it three ways: the diffuser keeps the masked area (a latent noise mask
+in ComfyUI, latents blended at every step in diffusers); with overlay_mask the kept area of
+the frame as it started (before colour, contrast and noise) is pasted back after diffusion,
+its edge blurred by mask_overlay_blur, so white areas come out pixel-exact; with
+use_noise_mask the frame's noise is added only where it is diffused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+
+from ..enhance import gaussian_blur, odd_kernel_size
+from ..errors import ScheduleError
+from ..fingerprint import tensor_digest
+from ..params import ParameterTable, flag, integer, number
+from .protocol import RenderInfo
+
+if TYPE_CHECKING:
+    from ..video_source import VideoSource
+
+GREY = torch.tensor([0.299, 0.587, 0.114])  # ITU-R 601 luma, as PIL's convert("L")
+
+
+@dataclass(frozen=True)
+class MaskStage(ParameterTable):
+    """The Deforum Mask node's settings, in widget order, and its mask picture or video."""
+
+    invert_mask: bool = flag(
+        False, "Swap kept and diffused areas (white diffused, black kept).",
+        deforum_key="invert_mask",
+    )  # fmt: skip
+    mask_brightness_adjust: float = number(
+        1.0, "Brightness factor on the mask before it is used (1 leaves it).", low=0.0,
+        high=10.0, step=0.01, deforum_key="mask_brightness_adjust",
+    )  # fmt: skip
+    mask_contrast_adjust: float = number(
+        1.0, "Contrast factor on the mask before it is used (1 leaves it).", low=0.0,
+        high=10.0, step=0.01, deforum_key="mask_contrast_adjust",
+    )  # fmt: skip
+    overlay_mask: bool = flag(
+        True, "Paste the kept area of the frame back after diffusion (exact where white).",
+        deforum_key="overlay_mask",
+    )  # fmt: skip
+    mask_overlay_blur: int = integer(
+        4, "Blur of the pasted area's edge, in pixels (0: a hard edge).", low=0, high=64,
+        deforum_key="mask_overlay_blur",
+    )  # fmt: skip
+    use_noise_mask: bool = flag(
+        False, "Add the frame's noise only where it is diffused.", deforum_key="use_noise_mask"
+    )
+    picture: torch.Tensor | None = field(default=None, compare=False)  # [B,H,W,C] or [B,H,W]
+    video: VideoSource | None = field(default=None, compare=False)  # a mask per frame
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if (self.picture is None) == (self.video is None):
+            raise ScheduleError(
+                "a mask needs one source: a mask picture or a mask video",
+                parameter="mask",
+                hint="connect a MASK or IMAGE to mask, or a Deforum Video Input to mask_video",
+            )
+        if self.picture is not None and not torch.isfinite(self.picture).all():
+            raise ScheduleError("the mask holds values that are not numbers", parameter="mask",
+                                hint="check the node that made it")  # fmt: skip
+
+    def bind(self, render: RenderInfo) -> BoundMask:
+        return BoundMask(self, render.width, render.height)
+
+    def describe(self) -> dict[str, Any]:
+        source = (
+            {"picture": tensor_digest(self.picture)}
+            if self.picture is not None
+            else {"video": self.video.describe()}
+        )
+        return {**super().describe(), **source}
+
+
+class BoundMask:
+    """The mask of one render: kept(index) is frame index's mask at the frame size."""
+
+    def __init__(self, stage: MaskStage, width: int, height: int) -> None:
+        self.stage = stage
+        self.size = (height, width)
+        self._still = None if stage.picture is None else self._prepared(stage.picture, 0)
+
+    def kept(self, index: int) -> torch.Tensor:
+        """[H, W] in 0..1: 1 where frame `index` is kept as it is, 0 where it is diffused."""
+        if self._still is not None:
+            return self._still
+        return self._prepared(self.stage.video.frame(index), index)
+
+    def overlay(self, original: torch.Tensor, diffused: torch.Tensor, index: int) -> torch.Tensor:
+        """The diffused frame with the kept area of the original pasted back (when
+        overlay_mask is on), its edge blurred by mask_overlay_blur."""
+        if not self.stage.overlay_mask:
+            return diffused
+        weight = self.kept(index)[None, :, :, None].to(diffused.device, diffused.dtype)
+        blur = self.stage.mask_overlay_blur
+        if blur:
+            weight = gaussian_blur(weight, odd_kernel_size(2 * blur + 1), 0.0).clamp(0, 1)
+        weight = torch.where(weight > 1 - 1e-6, torch.ones_like(weight), weight)
+        return original.to(diffused) * weight + diffused * (1 - weight)
+
+    def noise_area(self, index: int) -> torch.Tensor | None:
+        """Where the frame's noise goes with use_noise_mask (the diffused area), else None."""
+        return 1 - self.kept(index) if self.stage.use_noise_mask else None
+
+    def _prepared(self, picture: torch.Tensor, index: int) -> torch.Tensor:
+        stage = self.stage
+        if picture.ndim == 3:  # a ComfyUI MASK [B, H, W]
+            picture = picture[..., None]
+        rgb = picture[:1].float().cpu()
+        rgb = rgb[..., :3] if rgb.shape[-1] >= 3 else rgb[..., :1].expand(-1, -1, -1, 3)
+        if tuple(rgb.shape[1:3]) != self.size:
+            rgb = F.interpolate(rgb.permute(0, 3, 1, 2), self.size, mode="bicubic",
+                                antialias=True).permute(0, 2, 3, 1)  # fmt: skip
+        rgb = (rgb * stage.mask_brightness_adjust).clamp(0, 1)
+        if stage.mask_contrast_adjust != 1.0:  # towards the mean grey, as torchvision does
+            mean = (rgb * GREY).sum(-1).mean()
+            rgb = (mean + (rgb - mean) * stage.mask_contrast_adjust).clamp(0, 1)
+        grey = (rgb * GREY).sum(-1)[0].clamp(0, 1)
+        if not torch.isfinite(grey).all():
+            raise ScheduleError("the mask holds values that are not numbers", parameter="mask",
+                                frame=index, hint="check the mask video")  # fmt: skip
+        return 1 - grey if stage.invert_mask else grey
