@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from ..enhance import gaussian_blur, odd_kernel_size
 from ..errors import ScheduleError
 from ..fingerprint import tensor_digest
-from ..params import ParameterTable, flag, integer, number
+from ..mask_expression import parse_mask_expression
+from ..params import ParameterTable, flag, integer, number, text
 from .protocol import RenderInfo
 
 if TYPE_CHECKING:
@@ -60,16 +61,33 @@ class MaskStage(ParameterTable):
     use_noise_mask: bool = flag(
         False, "Add the frame's noise only where it is diffused.", deforum_key="use_noise_mask"
     )
+    mask_expression: str = text(
+        "", "Compose the masks, as Deforum's mask_schedule does: {init_mask} (the picture), "
+        "{video_mask} (the mask video), {everywhere}, with ! & | ^ \\ and brackets. Empty: "
+        "the one connected.",
+    )  # fmt: skip
     picture: torch.Tensor | None = field(default=None, compare=False)  # [B,H,W,C] or [B,H,W]
     video: VideoSource | None = field(default=None, compare=False)  # a mask per frame
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if (self.picture is None) == (self.video is None):
+        sources = {"init_mask": self.picture, "video_mask": self.video}
+        if self.mask_expression.strip():
+            needed = parse_mask_expression(self.mask_expression).names - {"everywhere"}
+            missing = sorted(name for name in needed if sources[name] is None)
+            if missing:
+                raise ScheduleError(
+                    f"the expression uses {', '.join('{' + m + '}' for m in missing)}, which "
+                    "is not connected", parameter="mask_expression",
+                    hint="connect the mask picture for {init_mask}, a mask video for "
+                    "{video_mask}",
+                )  # fmt: skip
+        elif (self.picture is None) == (self.video is None):
             raise ScheduleError(
                 "a mask needs one source: a mask picture or a mask video",
                 parameter="mask",
-                hint="connect a MASK or IMAGE to mask, or a Deforum Video Input to mask_video",
+                hint="connect a MASK or IMAGE to mask, or a Deforum Video Input to mask_video, "
+                "or compose both with mask_expression",
             )
         if self.picture is not None and not torch.isfinite(self.picture).all():
             raise ScheduleError("the mask holds values that are not numbers", parameter="mask",
@@ -79,12 +97,9 @@ class MaskStage(ParameterTable):
         return BoundMask(self, render.width, render.height)
 
     def describe(self) -> dict[str, Any]:
-        source = (
-            {"picture": tensor_digest(self.picture)}
-            if self.picture is not None
-            else {"video": self.video.describe()}
-        )
-        return {**super().describe(), **source}
+        picture = None if self.picture is None else tensor_digest(self.picture)
+        video = None if self.video is None else self.video.describe()
+        return {**super().describe(), "picture": picture, "video": video}
 
 
 class BoundMask:
@@ -93,13 +108,24 @@ class BoundMask:
     def __init__(self, stage: MaskStage, width: int, height: int) -> None:
         self.stage = stage
         self.size = (height, width)
-        self._still = None if stage.picture is None else self._prepared(stage.picture, 0)
+        text = stage.mask_expression
+        self.expression = parse_mask_expression(text) if text.strip() else None
+        self._picture = None if stage.picture is None else self._grey(stage.picture)
+        self._still = None
+        if stage.video is None and self.expression is None:
+            self._still = self._adjusted(self._picture, 0)
 
     def kept(self, index: int) -> torch.Tensor:
         """[H, W] in 0..1: 1 where frame `index` is kept as it is, 0 where it is diffused."""
         if self._still is not None:
             return self._still
-        return self._prepared(self.stage.video.frame(index), index)
+        video = None if self.stage.video is None else self._grey(self.stage.video.frame(index))
+        if self.expression is None:
+            return self._adjusted(video, index)
+        masks = {"init_mask": self._picture, "video_mask": video,
+                 "everywhere": torch.ones(1, *self.size, 3)}  # fmt: skip
+        used = {name: (m * GREY).sum(-1)[0] for name, m in masks.items() if m is not None}
+        return self._adjusted(self.expression.evaluate(used), index)
 
     def overlay(self, original: torch.Tensor, diffused: torch.Tensor, index: int) -> torch.Tensor:
         """The diffused frame with the kept area of the original pasted back (when
@@ -117,8 +143,8 @@ class BoundMask:
         """Where the frame's noise goes with use_noise_mask (the diffused area), else None."""
         return 1 - self.kept(index) if self.stage.use_noise_mask else None
 
-    def _prepared(self, picture: torch.Tensor, index: int) -> torch.Tensor:
-        stage = self.stage
+    def _grey(self, picture: torch.Tensor) -> torch.Tensor:
+        """A mask picture (IMAGE or MASK) as RGB [1, H, W, 3] at the frame size."""
         if picture.ndim == 3:  # a ComfyUI MASK [B, H, W]
             picture = picture[..., None]
         rgb = picture[:1].float().cpu()
@@ -126,8 +152,17 @@ class BoundMask:
         if tuple(rgb.shape[1:3]) != self.size:
             rgb = F.interpolate(rgb.permute(0, 3, 1, 2), self.size, mode="bicubic",
                                 antialias=True).permute(0, 2, 3, 1)  # fmt: skip
+        return rgb.clamp(0, 1)
+
+    def _adjusted(self, rgb: torch.Tensor, index: int) -> torch.Tensor:
+        """Grey levels [H, W] after brightness and contrast (towards the mean grey), as
+        Deforum's prepare_mask adjusts the RGB mask before making it grey, and inversion;
+        a composed mask is adjusted after composing, as Deforum does."""
+        stage = self.stage
+        if rgb.ndim == 2:  # a composed mask
+            rgb = rgb[None, :, :, None].expand(-1, -1, -1, 3)
         rgb = (rgb * stage.mask_brightness_adjust).clamp(0, 1)
-        if stage.mask_contrast_adjust != 1.0:  # towards the mean grey, as torchvision does
+        if stage.mask_contrast_adjust != 1.0:
             mean = (rgb * GREY).sum(-1).mean()
             rgb = (mean + (rgb - mean) * stage.mask_contrast_adjust).clamp(0, 1)
         grey = (rgb * GREY).sum(-1)[0].clamp(0, 1)

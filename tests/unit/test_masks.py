@@ -128,3 +128,74 @@ def test_diffusers_keeps_the_masked_latents_at_every_step(pipeline, monkeypatch)
     assert not torch.allclose(free[..., : width // 2 - 1], encoded[..., : width // 2 - 1])
     right = slice(width // 2 + 1, width)
     assert not torch.allclose(masked[..., right], encoded[..., right])
+
+
+def halves() -> dict[str, torch.Tensor]:
+    left = torch.zeros(4, 4)
+    left[:, :2] = 1.0
+    top = torch.zeros(4, 4)
+    top[:2] = 1.0
+    return {"init_mask": left, "video_mask": top, "everywhere": torch.ones(4, 4)}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{init_mask}", "left"),
+        ("!{init_mask}", "right"),
+        ("{init_mask} & {video_mask}", "top-left"),
+        ("{init_mask}|{video_mask}", "all but bottom-right"),
+        ("{init_mask} ^ {video_mask}", "top-right and bottom-left"),
+        ("{init_mask} \\ {video_mask}", "bottom-left"),
+        ("!({init_mask} | {video_mask})", "bottom-right"),
+        ("{everywhere} \\ {init_mask} & {video_mask}", "all but top-left"),  # & binds tighter
+        ("!{everywhere}^( {video_mask} )", "top"),
+    ],
+)
+def test_mask_expressions_compose_as_deforum_composes_them(text, expected):
+    from deforum_core.mask_expression import parse_mask_expression
+
+    quadrants = {  # (top-left, top-right, bottom-left, bottom-right)
+        "left": (1, 0, 1, 0), "right": (0, 1, 0, 1), "top-left": (1, 0, 0, 0),
+        "all but bottom-right": (1, 1, 1, 0), "top-right and bottom-left": (0, 1, 1, 0),
+        "bottom-left": (0, 0, 1, 0), "bottom-right": (0, 0, 0, 1),
+        "all but top-left": (0, 1, 1, 1), "top": (1, 1, 0, 0),
+    }  # fmt: skip
+    value = parse_mask_expression(text).evaluate(halves())
+    found = tuple(int(value[row, column]) for row in (0, 3) for column in (0, 3))
+    assert found == quadrants[expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "position"),
+    [
+        ("{init_mask} & {human_mask}", "unknown mask {human_mask}", 14),
+        ("{video_mask} | <a person>", "a word mask needs CLIPSeg", 15),
+        ("[mask.png] & {video_mask}", "a mask file inside an expression", 0),
+        ("({init_mask} & {video_mask}", "this bracket is not closed", 0),
+        ("{init_mask} &", "the expression ends where a mask is expected", 13),
+        ("{init_mask} {video_mask}", "unexpected text after the expression", 12),
+        ("{init_mask} + {video_mask}", "not part of a mask expression", 12),
+    ],
+)
+def test_a_bad_expression_is_refused_at_its_place(text, message, position):
+    from deforum_core.mask_expression import parse_mask_expression
+
+    with pytest.raises(ScheduleError, match=message) as error:
+        parse_mask_expression(text)
+    assert error.value.parameter == "mask_expression" and error.value.position == position
+
+
+def test_an_expression_combines_the_picture_and_the_mask_video_per_frame(tmp_path):
+    videos = torch.zeros(8, SIZE, SIZE, 3)
+    videos[:, : SIZE // 2] = 1.0  # the top half of every mask video frame
+    videos[4:] = 0.0  # ... until frame 4
+    mask = MaskStage(picture=left_half_white(), video=ImageBatch(videos),
+                     mask_expression="{init_mask} & {video_mask}")  # fmt: skip
+    bound = mask.bind(RenderInfo(8, SIZE, SIZE))
+    assert bound.kept(0)[0, 0] == 1 and bound.kept(0)[-1, 0] == 0 and bound.kept(0)[0, -1] == 0
+    assert bound.kept(5).sum() == 0
+    with pytest.raises(ScheduleError, match=r"uses \{video_mask\}, which is not connected"):
+        MaskStage(picture=left_half_white(), mask_expression="{init_mask} | {video_mask}")
+    everywhere = MaskStage(mask_expression="!{everywhere}", invert_mask=True)
+    assert everywhere.bind(RenderInfo(1, SIZE, SIZE)).kept(0).min() == 1
