@@ -53,15 +53,31 @@ def write_clip(
     size: tuple[int, int] = (64, 48),
     fps: int = 24,
     codec: str = "libx264",
+    sound: bool = False,
 ) -> Path:
-    """Encode the drawn frames into `path` (its suffix picks the container); returns path."""
+    """Encode the drawn frames into `path` (its suffix picks the container), with a 440 Hz
+    AAC sound track as long as the clip when `sound` is on; returns path."""
     pixel_format, options = _CODECS[codec]
     width, height = size
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=Fraction(fps), options=options)
         stream.width, stream.height, stream.pix_fmt = width, height, pixel_format
+        audio = container.add_stream("aac", rate=48000, layout="mono") if sound else None
         for index in range(frames):
             frame = av.VideoFrame.from_ndarray(_draw(index, size), format="rgb24")
             container.mux(stream.encode(frame.reformat(format=pixel_format)))
         container.mux(stream.encode())
+        if audio is not None:
+            _add_tone(container, audio, frames / fps)
     return Path(path)
+
+
+def _add_tone(container, stream, seconds: float, rate: int = 48000) -> None:
+    samples = np.sin(np.arange(int(rate * seconds)) / rate * 2 * np.pi * 440) * 0.3
+    chunk = 1024
+    for start in range(0, len(samples), chunk):
+        piece = samples[start : start + chunk].astype(np.float32)[None, :]
+        frame = av.AudioFrame.from_ndarray(piece, format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = rate, start
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode())

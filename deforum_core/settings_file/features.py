@@ -102,10 +102,12 @@ def _not(value: str, key: str) -> Callable[[Settings], bool]:
 FEATURES: tuple[Feature, ...] = (
     Feature("masks", (
         "use_mask", "use_alpha_as_mask", "mask_file", "invert_mask", "mask_contrast_adjust",
-        "mask_brightness_adjust", "overlay_mask", "mask_overlay_blur", "fill", "full_res_mask",
-        "full_res_mask_padding", "use_noise_mask", "mask_schedule", "noise_mask_schedule",
-        "use_mask_video", "video_mask_path",
-    ), used=_on("use_mask", "use_noise_mask", "use_mask_video")),
+        "mask_brightness_adjust", "overlay_mask", "mask_overlay_blur", "use_noise_mask",
+        "mask_schedule", "noise_mask_schedule", "use_mask_video", "video_mask_path",
+    )),  # read by the import when they are on (mask_import.py)
+    Feature("the webui's inpainting fill and full-resolution masks", (
+        "fill", "full_res_mask", "full_res_mask_padding",
+    ), used=_on("use_mask", "use_mask_video")),
     Feature("hybrid video", (
         "hybrid_motion", "hybrid_composite", "hybrid_motion_use_prev_img", "hybrid_flow_method",
         "hybrid_flow_consistency", "hybrid_consistency_blur", "hybrid_generate_inputframes",

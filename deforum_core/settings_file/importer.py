@@ -21,6 +21,7 @@ from ..render.settings import AnimationSettings
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
 from .context import ImportContext
 from .features import IGNORED_KEYS, feature_of
+from .mask_import import MaskChoice, import_mask
 from .prompt_import import import_prompts
 from .reading import SettingsFileError
 from .references import FileReference
@@ -61,6 +62,7 @@ class ImportedSettings:
     depth: DepthChoice | None = None
     sampler: Any = None  # a SamplerChoice
     video: VideoChoice | None = None  # mode Video Input's video
+    mask: MaskChoice | None = None
     init_image: FileReference | None = None
     color_image: FileReference | None = None
     output: OutputOptions | None = None
@@ -127,6 +129,7 @@ def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
     )
     if mode in ("2D", "3D"):  # Deforum moves and prepares no frame in None and Video Input
         imported = replace(imported, **import_stages(context, mode))
+    imported = replace(imported, mask=import_mask(context, imported.init_image))
     return _finish(context, imported)
 
 
@@ -172,7 +175,9 @@ def _finish(context: ImportContext, imported: ImportedSettings) -> ImportedSetti
             context.lines[key] = replace(line, key=key)
     lines = [context.lines[key] for key in context.file_keys]
     video = imported.video.reference if imported.video else None
-    references = [ref for ref in (imported.init_image, imported.color_image, video) if ref]
+    masks = [imported.mask.picture, imported.mask.video] if imported.mask else []
+    named = (imported.init_image, imported.color_image, video, *masks)
+    references = [ref for ref in named if ref]
     if imported.output and imported.output.soundtrack:
         references.append(imported.output.soundtrack)
     return replace(

@@ -20,6 +20,7 @@ from ..depth import FlatDepth
 from ..pattern import test_pattern
 from ..render import AnimationSettings, Stages
 from ..render.rundir import read_image
+from ..stages.mask import MaskStage
 from ..video_source import FrameSelection, VideoFile
 from .importer import ImportedSettings
 from .reading import SettingsFileError
@@ -36,6 +37,7 @@ class LoadedSettings:
     found: dict[str, Path] = field(default_factory=dict)
     pictures: dict[str, torch.Tensor] = field(default_factory=dict)
     video: VideoFile | None = None  # Video Input's frames, cut to the quick look's length
+    mask_video: VideoFile | None = None  # use_mask_video's masks, selected as the video is
 
     @classmethod
     def load(
@@ -53,13 +55,21 @@ class LoadedSettings:
         imported.check_renderable()
         imported = imported.with_overrides(max_frames=max_frames, size=size)
         pictures = {key: read_image(found[key]) for key in PICTURE_KEYS if key in found}
+        if imported.mask is not None and imported.mask.alpha_of_init:
+            pictures["mask"] = read_alpha(found[imported.init_image.key])
+        elif imported.mask is not None and imported.mask.picture is not None:
+            pictures["mask"] = read_image(found[imported.mask.picture.key])
         video = None
         if imported.video is not None:
             video = _video(found[imported.video.reference.key], imported.video.selection,
                            max_frames)  # fmt: skip
             animation = replace(imported.animation, max_frames=video.frame_count)
             imported = replace(imported, animation=animation)
-        return cls(imported, found, pictures, video)
+        mask_video = None
+        if imported.mask is not None and imported.mask.video is not None:
+            selection = imported.video.selection if imported.video else FrameSelection()
+            mask_video = VideoFile(found[imported.mask.video.key], selection)
+        return cls(imported, found, pictures, video, mask_video)
 
     @property
     def animation(self) -> AnimationSettings:
@@ -101,6 +111,14 @@ class LoadedSettings:
                                 "through flat depth"))  # fmt: skip
         return FlatDepth()
 
+    def mask(self) -> MaskStage | None:
+        """The settings' mask, with its picture or mask video."""
+        choice = self.imported.mask
+        if choice is None:
+            return None
+        return MaskStage(**choice.fields, picture=self.pictures.get("mask"),
+                         video=self.mask_video)  # fmt: skip
+
     def stages(self, depth_model: Any = None, **given: Any) -> Stages:
         """The render's stages: each given one (a linked node's) wins over the file's."""
         imported = self.imported
@@ -117,8 +135,24 @@ class LoadedSettings:
             name: stage if given.get(name) is None else given[name]
             for name, stage in from_file.items()
         }
-        chosen["mask"] = given.get("mask")  # masks are not imported yet
+        chosen["mask"] = self.mask() if given.get("mask") is None else given["mask"]
         return Stages(**chosen, depth_model=depth_model)
+
+
+def read_alpha(path: Path) -> torch.Tensor:
+    """An image file's alpha channel as a MASK [1, H, W] in 0..1 (Deforum's
+    use_alpha_as_mask); an image without one is refused, naming it."""
+    import cv2
+
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if pixels is None or pixels.ndim != 3 or pixels.shape[2] != 4:
+        raise SettingsFileError(
+            f"{path.name} has no alpha channel to use as the mask",
+            parameter="use_alpha_as_mask",
+            hint="save the init image as a PNG with transparency, or turn use_alpha_as_mask off",
+        )
+    scale = 65535.0 if pixels.dtype.itemsize == 2 else 255.0
+    return torch.from_numpy(pixels[..., 3].astype("float32") / scale).unsqueeze(0)
 
 
 def _video(path: Path, selection: FrameSelection, max_frames: int | None) -> VideoFile:

@@ -121,7 +121,7 @@ def test_a_masked_video_render_keeps_the_white_area_exact_and_changes_the_black(
         "15": {"class_type": "DeforumMask", "inputs": {
             "image": ["14", 0], "invert_mask": False, "mask_brightness_adjust": 1.0,
             "mask_contrast_adjust": 1.0, "overlay_mask": True, "mask_overlay_blur": 4,
-            "use_noise_mask": False}},
+            "use_noise_mask": False, "mask_expression": ""}},
         "16": {"class_type": "DeforumAnimate", "inputs": animate},
     }  # fmt: skip
 

@@ -1,8 +1,8 @@
 """Every real Deforum settings file in ../shared/deforum_settings (all three dialects, 2022 to
 2025) imports with a report line per key and renders a 6-frame 64x64 motion preview with
 `deforum-comfy run FILE --preview --max-frames 6 --size 64x64`, or stops with an error naming
-a file the settings reference that is absent. Pictures they name are then supplied under
-their file name, and the render must go through (or stop at the next absent file)."""
+a file the settings reference that is absent. That file (a picture, a clip with a sound
+track, a sound) is then supplied under its name, until the render goes through."""
 
 import json
 from pathlib import Path
@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from clips import write_clip
+from sounds import write_tone
 
 from deforum_app.cli import main
 from deforum_core.render import RunDirectory
@@ -23,16 +25,9 @@ SETTINGS = sorted(
     for path in (SHARED.glob("*") if SHARED.is_dir() else [])
     if path.suffix in (".txt", ".json") and path.name not in PARSEQ
 )
-IMAGE_KEYS = ("init_image", "color_coherence_image_path")
-# The files whose render needs a file that is not an image (a video or a sound): they stop
-# with an error naming that key, after any pictures they name were supplied.
-STOPS_AT = {
-    "A_v08_user_eduardonba1_3d_hybrid_cn.txt": "video_init_path",  # the soundtrack video
-    "A_v09_user_astinastin_2d_hybrid_cn.txt": "video_init_path",  # the soundtrack video
-    "A_v09_user_malkohol_2d_preview_maskvideo.txt": "soundtrack_path",
-    "A_v09_user_tholonia_3d_parseq_hybrid_cn.txt": "soundtrack_path",
-    "L_user_berkanz_video_input.txt": "video_init_path",  # Video Input's video
-}
+IMAGE_KEYS = ("init_image", "color_coherence_image_path", "mask_file")
+VIDEO_KEYS = ("video_init_path", "video_mask_path")  # a clip with a sound track is supplied
+SOUND_KEYS = ("soundtrack_path",)  # a tone is supplied
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/deforum_settings absent")
 
 
@@ -48,11 +43,20 @@ def _preview(path: Path, tmp_path: Path, capsys) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def _supply_picture(folder: Path, name: str) -> None:
+def _supply(folder: Path, key: str, name: str) -> None:
+    """A file of the kind the key names, under the name the settings give it."""
     folder.mkdir(parents=True, exist_ok=True)
-    picture = np.full((40, 56, 3), (40, 160, 220), np.uint8)
-    picture[10:30, 20:40] = (250, 250, 250)
-    assert cv2.imwrite(str(folder / name), picture)
+    if key in IMAGE_KEYS:
+        picture = np.full((40, 56, 3), (40, 160, 220), np.uint8)
+        picture[10:30, 20:40] = (250, 250, 250)
+        assert cv2.imwrite(str(folder / name), picture)
+    elif key in VIDEO_KEYS:
+        write_clip(folder / "clip.mp4", frames=8, size=(64, 64), sound=True)
+        (folder / "clip.mp4").rename(folder / name)  # FFmpeg reads it by its content
+    else:
+        assert key in SOUND_KEYS, key
+        write_tone(folder / "tone.wav")
+        (folder / "tone.wav").rename(folder / name)
 
 
 @pytest.mark.parametrize("path", SETTINGS, ids=lambda path: path.name)
@@ -71,14 +75,10 @@ def test_a_real_settings_file_imports_and_previews(path, tmp_path, capsys):
         assert len(named) == 1, f"the error names no referenced file: {err}"
         reference = named[0]
         assert repr(reference.value) in err and reference.file_name in err
-        if reference.key not in IMAGE_KEYS:
-            assert STOPS_AT.get(path.name) == reference.key, err
-            return
         assert reference.key not in supplied, f"{reference.key} not found once supplied: {err}"
-        _supply_picture(tmp_path / "input", reference.file_name)
+        _supply(tmp_path / "input", reference.key, reference.file_name)
         supplied.append(reference.key)
     assert code == 0, err
-    assert path.name not in STOPS_AT
     (run_dir,) = (tmp_path / "out" / "deforum").iterdir()
     assert out.startswith(f"frames: {run_dir} (6 written)")
     frames = RunDirectory(run_dir).frame_sequence(6)
