@@ -98,3 +98,29 @@ def test_animate_in_video_input_mode_renders_one_frame_per_selected_video_frame(
     run = rendered["result"][0]
     assert run.frames == 12 and len(list(run.path.glob("frame_*.png"))) == 12
     assert rendered["ui"]["images"][0]["filename"] == "frame_00011.png"
+
+
+def test_deforum_video_takes_the_clips_own_sound_track(pack, host):
+    import av
+
+    write_clip(host.input / "clips" / "loud.mp4", frames=12, size=SIZE, sound=True)
+    animate_node = pack.NODE_CLASS_MAPPINGS["DeforumAnimate"]
+    widgets = {
+        name: spec[1]["default"]
+        for section in ("required", "optional")
+        for name, spec in animate_node.INPUT_TYPES()[section].items()
+        if isinstance(spec[1], dict) and "default" in spec[1]
+    }
+    source = load(pack, "clips/loud.mp4", nth=2)["result"][0]
+    inputs = {**widgets, "animation_mode": "Video Input", "width": 64, "height": 64,
+              "base_seed": 1, "fps": 12.0, "run_name": "loud"}  # fmt: skip
+    with torch.inference_mode():
+        run = animate_node().animate(prompts=parse_prompt_schedule("0: a walk"), video=source,
+                                     **inputs)["result"][0]  # fmt: skip
+    video_node = pack.NODE_CLASS_MAPPINGS["DeforumVideo"]()
+    video_node.assemble(run, "mp4", 0.0, 80, "with_sound", audio_file="clips/loud.mp4")
+    with av.open(str(run.path / "with_sound.mp4")) as container:
+        assert [stream.type for stream in container.streams] == ["video", "audio"]
+        audio = container.streams.audio[0]
+        seconds = sum(frame.samples for frame in container.decode(audio)) / audio.rate
+    assert 0.4 < seconds < 0.6  # cut to the video: 6 frames at 12 fps

@@ -160,3 +160,20 @@ def test_a_video_input_file_whose_video_is_absent_names_it(tmp_path, capsys):
     assert code == 2
     assert err.startswith("error: video_init_path:") and "dance.mp4" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_video_input_file_takes_the_init_videos_sound_track_when_asked(tmp_path, capsys):
+    from clips import write_clip
+
+    (tmp_path / "in").mkdir()
+    write_clip(tmp_path / "in" / "dance.mp4", frames=12, size=(64, 64), sound=True)
+    settings = json.loads((FILES / "A_video_input.txt").read_text(encoding="utf-8"))
+    settings["add_soundtrack"] = "Init Video"
+    path = tmp_path / "deforum_settings.txt"
+    path.write_text(json.dumps(settings), encoding="utf-8")
+    code, _, err = run(capsys, str(path), "--preview", "--size", "64x64", "--input",
+                       str(tmp_path / "in"), "--out", str(tmp_path / "out"))  # fmt: skip
+    assert code == 0, err
+    with av.open(str(only_run_folder(tmp_path / "out") / "deforum.mp4")) as video:
+        assert [stream.type for stream in video.streams] == ["video", "audio"]
+        assert video.streams.video[0].frames == 6  # every other frame of 12
