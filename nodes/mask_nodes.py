@@ -29,7 +29,14 @@ class DeforumMask:
         return {
             "required": widgets(MaskStage),
             "optional": {
-                "mask": ("MASK", {"tooltip": "A mask for every frame (e.g. from Load Image)."}),
+                "mask": (
+                    "MASK",
+                    {
+                        "tooltip": "A mask for every frame. Load Image's MASK is white where "
+                        "the picture is transparent: turn invert_mask on to keep its opaque "
+                        "part, as Deforum's use_alpha_as_mask does."
+                    },
+                ),
                 "image": ("IMAGE", {"tooltip": "A picture used as the mask (its grey levels)."}),
                 "mask_video": (
                     "DEFORUM_VIDEO",

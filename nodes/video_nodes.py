@@ -131,4 +131,4 @@ class DeforumVideoInput:
         summary = (f"{name}: {source.frame_count} frames selected, {width}x{height}"
                    + (f", {fps:g} fps" if fps else ""))  # fmt: skip
         first = source.frame(0)
-        return {"ui": {"text": [summary]}, "result": (source, first, source.frame_count, fps)}
+        return {"ui": {"report": [summary]}, "result": (source, first, source.frame_count, fps)}

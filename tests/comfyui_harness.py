@@ -700,6 +700,10 @@ def workflow_to_api_prompt(
             if link is not None:
                 inputs[socket_input["name"]] = [str(link.origin_id), int(link.origin_slot)]
         prompt[str(node_id)] = {"inputs": inputs, "class_type": node["type"]}
+    for entry in prompt.values():  # as the frontend, drop links from nodes left out
+        for name, value in list(entry["inputs"].items()):
+            if isinstance(value, list) and len(value) == 2 and value[0] not in prompt:
+                del entry["inputs"][name]
     return prompt
 
 

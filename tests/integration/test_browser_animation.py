@@ -333,4 +333,9 @@ def test_video_input_uploads_a_clip_and_animate_renders_its_frames(
     )  # fmt: skip
     folder = next(root.glob(f"{run_name}_*"))
     assert len(list(folder.glob("frame_*.png"))) == 4  # frames 0, 3, 6, 9 of 12
+    shown = browser.page.evaluate(
+        """() => window.app.graph._nodes.find((n) => n.comfyClass === "DeforumVideoInput")
+            ?.widgets?.find((w) => w.name === "deforum_report")?.element?.textContent"""
+    )
+    assert shown == "browser_clip.mp4: 4 frames selected, 64x64, 8 fps"
     assert browser.console_errors() == [] and browser.page_errors == []

@@ -18,7 +18,7 @@ from comfyui_harness import (
     load_workflow,
     node_of,
     set_widgets,
-    widget_values,
+    widget_layout,
     workflow_to_api_prompt,
 )
 from tiny_models import TINY_CHECKPOINT
@@ -38,15 +38,19 @@ def test_the_video_input_workflow_renders_every_other_frame_into_pngs_and_an_mp4
     workflow = load_workflow(WORKFLOW)
     set_widgets(workflow, object_info, "CheckpointLoaderSimple", ckpt_name=TINY_CHECKPOINT)
     set_widgets(workflow, object_info, "DeforumAnimate", run_name="video_input", **SMALL)
-    set_widgets(workflow, object_info, "DeforumVideoInput", extract_nth_frame=2)
-    inputs = widget_values(workflow, object_info, "DeforumVideoInput")
-    assert list(inputs) == ["video", "extract_nth_frame", "extract_from_frame", "extract_to_frame"]
+    (video_node,) = [n for n in workflow["nodes"]
+                     if n["type"] == "DeforumVideoInput" and n["mode"] == 0]  # fmt: skip
+    names = [slot.name for slot in widget_layout(object_info["DeforumVideoInput"])]
+    assert names == ["video", "extract_nth_frame", "extract_from_frame", "extract_to_frame"]
+    video_node["widgets_values"][names.index("extract_nth_frame")] = 2
+    muted = [n["type"] for n in workflow["nodes"] if n["mode"] == 2]
+    assert muted == ["DeforumVideoInput", "DeforumMask"]  # the mask option, off as shipped
 
     prompt = workflow_to_api_prompt(workflow, object_info)
     outputs = comfyui_server.client.run_prompt(prompt, workflow, timeout_s=240)["outputs"]
 
-    video_ui = outputs[str(node_of(workflow, "DeforumVideoInput")["id"])]
-    assert video_ui["text"] == [f"{CLIP}: 12 frames selected, 64x64, 12 fps"]
+    video_ui = outputs[str(video_node["id"])]
+    assert video_ui["report"] == [f"{CLIP}: 12 frames selected, 64x64, 12 fps"]
     (run_dir,) = outputs[str(node_of(workflow, "DeforumAnimate")["id"])]["run_dir"]
     folder = comfyui_server.output_dir / run_dir
     assert len(list(folder.glob("frame_*.png"))) == 12

@@ -43,7 +43,7 @@ def test_the_combo_lists_videos_and_the_node_shows_what_it_selected(pack, host):
     loaded = load(pack, nth=2)
     source, first, count, fps = loaded["result"]
     assert (count, fps) == (12, 12.0)  # 24 fps, every other frame
-    assert loaded["ui"]["text"] == ["walk.mov: 12 frames selected, 64x64, 12 fps"]
+    assert loaded["ui"]["report"] == ["walk.mov: 12 frames selected, 64x64, 12 fps"]
     assert torch.equal(first, clip_frames(size=SIZE)[:1])
     assert torch.equal(source.frame(3), clip_frames(size=SIZE)[6:7])
 

@@ -6,13 +6,14 @@ import { api } from "../../../scripts/api.js";
 const EXTENSION_NAME = "deforum.comfy";
 const SUMMARY_NODES = new Set(["DeforumSchedule", "DeforumPromptSchedule"]);
 const VIDEO_NODES = new Set(["DeforumVideo"]);
-const REPORT_NODES = new Set(["DeforumLoadSettings", "DeforumExportSettings"]);
+const REPORT_NODES = new Set(["DeforumLoadSettings", "DeforumExportSettings", "DeforumVideoInput"]);
 const LOOP_NODES = new Set(["DeforumAnimate"]);
 const VIDEO_WIDGET = "deforum_video_preview";
 const REPORT_WIDGET = "deforum_report";
 // Display widgets: shown in the node, never part of the prompt nor of widgets_values.
 const DISPLAY_WIDGETS = new Set([VIDEO_WIDGET, REPORT_WIDGET]);
 const REPORT_HEIGHT = 180;
+const REPORT_HEIGHTS = { DeforumVideoInput: 36 }; // one line: the frames it selected
 const SETTINGS_FILE_TYPES = [".txt", ".json"];
 const VIDEO_FILE_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif"];
 // How many widgets the motion nodes had before their camera input was appended: a node saved
@@ -121,11 +122,13 @@ function reportHeadline(text) {
   return `${lines.length} lines: ${parts.join(", ")}`;
 }
 
-// The import report of Deforum Load Settings (or what Export Settings wrote), in the node.
+// The import report of Deforum Load Settings (or what Export Settings wrote, or what Video
+// Input selected), in the node.
 function showReport(node, text) {
   if (typeof node.addDOMWidget !== "function" || typeof text !== "string") return;
   const view = document.createElement("pre");
-  const widget = displayWidget(node, REPORT_WIDGET, "deforum-report", view, REPORT_HEIGHT);
+  const height = REPORT_HEIGHTS[node.comfyClass] ?? REPORT_HEIGHT;
+  const widget = displayWidget(node, REPORT_WIDGET, "deforum-report", view, height);
   const shown = widget.element.firstChild;
   Object.assign(shown.style, {
     margin: "0", height: "100%", overflow: "auto", whiteSpace: "pre", fontSize: "10px",
