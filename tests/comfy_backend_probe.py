@@ -67,6 +67,11 @@ def main(tree: Path, checkpoint: Path, out: Path) -> None:
     spied.set_model_unet_function_wrapper(record)
     backend = backend_module.ComfyBackend(spied, clip, vae, "euler", "normal")
     image = torch.rand(1, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(3))
+    decoded: list[Any] = []  # the sampler's result, before the VAE
+    decode = backend._decode
+    backend._decode = lambda samples: decoded.append(samples.detach().clone()) or decode(samples)
+    keep = torch.zeros(SIZE, SIZE)
+    keep[:, : SIZE // 2] = 1.0  # the left half kept
 
     def run(strength: float = 0.5, with_image: bool = True, **fields: Any) -> dict[str, Any]:
         calls.clear()
@@ -85,6 +90,7 @@ def main(tree: Path, checkpoint: Path, out: Path) -> None:
             "frame": frame,
             "start": first["input"][:1],
             "cond": conditioned["crossattn"][at : at + rows],
+            "samples": decoded[-1],
         }
 
     results: dict[str, Any] = {
@@ -100,6 +106,8 @@ def main(tree: Path, checkpoint: Path, out: Path) -> None:
         "seed_is_subseed": run(seed=SUBSEED),
         "clip_skip_2": run(clip_skip=2),
         "after_clip_skip": run(),
+        "masked": run(keep_mask=keep),
+        "masked_other_seed": run(keep_mask=keep, seed=SUBSEED),
     }
     with torch.inference_mode():
         latent = vae.encode(image[..., :3])
@@ -111,6 +119,7 @@ def main(tree: Path, checkpoint: Path, out: Path) -> None:
         "subseed_noise": comfy.sample.prepare_noise(latent, SUBSEED),
         "clip_skip_2_cond": reference_cond,
         "user_clip_layer": clip.layer_idx,
+        "latent": latent,
     }
     torch.save(results, out)
 

@@ -95,3 +95,15 @@ def test_clip_skip_encodes_with_a_clip_set_last_layer_clone(probed: dict[str, An
     assert references["user_clip_layer"] is None
     assert torch.equal(probed["after_clip_skip"]["cond"], probed["plain"]["cond"])
     assert torch.equal(probed["after_clip_skip"]["frame"], probed["plain"]["frame"])
+
+
+def test_a_keep_mask_keeps_the_input_latent_through_comfys_noise_mask(
+    probed: dict[str, Any],
+) -> None:
+    """The left half of a 64 px frame kept: latent columns 0-3 end as the encoded input,
+    whatever the seed; the diffused half does not."""
+    latent = probed["references"]["latent"]
+    masked, other = probed["masked"]["samples"], probed["masked_other_seed"]["samples"]
+    assert_close(masked[..., :4], latent[..., :4])
+    assert_close(other[..., :4], latent[..., :4])
+    assert (masked[..., 5:] - other[..., 5:]).abs().mean() > 0.05
