@@ -253,3 +253,18 @@ def test_export_names_are_plain(pack, host):
     run = animate(pack, load(pack, "A_2d_v05_old.txt", **QUICK_LOOK))["result"][0]
     with pytest.raises(DeforumError, match=r"filename: '\.\./x' must be a plain name"):
         node(pack, "DeforumExportSettings")().export(run, "../x", "", "")
+
+
+def test_a_video_input_file_renders_its_video_through_the_nodes(pack, host):
+    from clips import clip_frames, write_clip
+
+    write_clip(host.input / "dance.mp4", frames=12, size=(64, 64), codec="libx264rgb")
+    rendered = animate(pack, load(pack, "A_video_input.txt", max_frames=4, width=64, height=64))
+    folder = host.output / rendered["ui"]["run_dir"][0]
+    frames = sorted(folder.glob("frame_*.png"))
+    assert len(frames) == 4 and rendered["result"][0].frames == 4  # a quick look at 4 of 6
+    record = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+    assert record["animation_mode"] == "Video Input" and record["stages"]["video"]["frames"] == 4
+    from deforum_core.render.rundir import read_image
+
+    assert torch.equal(read_image(frames[3]), clip_frames(12, (64, 64))[6:7])  # every other
