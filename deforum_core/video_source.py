@@ -25,7 +25,7 @@ import torch
 from .errors import DeforumError
 from .fingerprint import file_fingerprint, tensor_digest
 
-_PICK = "check video_init_path: pick an existing video file (mp4, mov, mkv, webm, avi ...)"
+_PICK = "pick an existing video file (mp4, mov, mkv, webm, avi ...)"
 
 
 class VideoSourceError(DeforumError):
