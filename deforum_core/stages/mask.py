@@ -94,6 +94,13 @@ class MaskStage(ParameterTable):
                                 hint="check the node that made it")  # fmt: skip
 
     def bind(self, render: RenderInfo) -> BoundMask:
+        """The mask for the render; a mask video shorter than it is refused up front."""
+        if self.video is not None and self.video.frame_count < render.max_frames:
+            raise ScheduleError(
+                f"the mask video has {self.video.frame_count} frames, the animation "
+                f"{render.max_frames}", parameter="mask_video",
+                hint="use a mask video at least as long as the animation, or fewer frames",
+            )  # fmt: skip
         return BoundMask(self, render.width, render.height)
 
     def describe(self) -> dict[str, Any]:

@@ -199,3 +199,12 @@ def test_an_expression_combines_the_picture_and_the_mask_video_per_frame(tmp_pat
         MaskStage(picture=left_half_white(), mask_expression="{init_mask} | {video_mask}")
     everywhere = MaskStage(mask_expression="!{everywhere}", invert_mask=True)
     assert everywhere.bind(RenderInfo(1, SIZE, SIZE)).kept(0).min() == 1
+
+
+def test_a_mask_video_shorter_than_the_animation_is_refused_before_any_frame(tmp_path):
+    short = MaskStage(video=ImageBatch(torch.ones(3, SIZE, SIZE, 3)))
+    stages = Stages(PROMPTS, video=ImageBatch(VIDEO), mask=short)
+    with pytest.raises(ScheduleError, match="mask_video: the mask video has 3 frames, the "
+                       "animation 8"):  # fmt: skip
+        render_animation(settings(), stages, RecordingBackend(), tmp_path / "r")
+    assert not (tmp_path / "r").exists()
