@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 
 from .errors import DeforumError
 
@@ -76,3 +77,14 @@ def pixel_centres(height: int, width: int, device: torch.device) -> torch.Tensor
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
     ones = torch.ones_like(grid_x)
     return torch.stack([grid_x, grid_y, ones], dim=-1).reshape(-1, 3)
+
+
+def stretch(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Images [B, H, W, C] resampled to height x width without keeping the aspect, as Deforum
+    stretches its init image, video frames and masks; antialiased bicubic, close to the
+    Lanczos filter Deforum uses. Images of that size are returned as they are."""
+    if tuple(images.shape[1:3]) == (height, width):
+        return images
+    resized = F.interpolate(images.permute(0, 3, 1, 2), (height, width), mode="bicubic",
+                            antialias=True)  # fmt: skip
+    return resized.permute(0, 2, 3, 1)

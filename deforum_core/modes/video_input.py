@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 class VideoInputMode(AnimationMode):
     name = "Video Input"
+    uses_video = True
 
     def check_wiring(self, stages: Stages) -> None:
         if stages.video is None:

@@ -133,6 +133,7 @@ class _Loop:
         self.directory = directory
         self.callbacks = callbacks
         self.video = stages.video
+        self._reference_frame: tuple[int, torch.Tensor] | None = None
         self.init_image = None if init_image is None else fit_picture(
             init_image, settings.width, settings.height, parameter="init_image",
             what="the init image",
@@ -187,6 +188,13 @@ class _Loop:
             return None
         return fit_picture(self.video.frame(index), self.settings.width, self.settings.height,
                            parameter="video", what=f"video frame {index}")  # fmt: skip
+
+    def _video_reference(self, index: int) -> torch.Tensor:
+        """Colour coherence Video Input's reference, the video frame at `index`: fitted once
+        however many keys share it (the video is read in order, never decoded again)."""
+        if self._reference_frame is None or self._reference_frame[0] != index:
+            self._reference_frame = (index, self._video_frame(index))
+        return self._reference_frame[1]
 
     def run(self, state: dict | None) -> RenderResult:
         keys = self.settings.diffused_frames()
@@ -287,15 +295,16 @@ class _Loop:
         """Start the key as the mode says, prepare it in Deforum's order and diffuse it;
         returns it at 8-bit levels."""
         values, seed = self.values.frames[key], self.values.seeds[key]
-        video_frame = self._video_frame(key)
+        if self.color is not None and self.color.matches_video:  # first: it is not after key
+            reference = self._video_reference(self.color.video_reference_frame(key))
+        video_frame = self._video_frame(key) if self.mode.uses_video else None
         start = self.mode.start_key(
             KeyInputs(key, values.strength, self.init_image, self.settings.init_strength,
                       previous, previous_key, self.camera, video_frame)
         )  # fmt: skip
         picture = start.picture
-        if self.color is not None and self.color.matches_video:
-            reference = self._video_frame(self.color.video_reference_frame(key))
-        noise_area = None if self.mask is None else self.mask.noise_area(key)
+        kept = None if self.mask is None else self.mask.kept(key)
+        noise_area = None if kept is None else self.mask.noise_area(kept)
         context = FrameContext(key, seed, reference, video_frame=video_frame, mask=noise_area)
         if start.prepared:
             for stage in self.prepare:
@@ -322,7 +331,7 @@ class _Loop:
             subseed=values.subseed,
             subseed_strength=values.subseed_strength,
             clip_skip=values.clipskip,
-            keep_mask=None if self.mask is None or picture is None else self.mask.kept(key),
+            keep_mask=None if picture is None else kept,
         )
         image = self.diffusers[key].diffuse(request).image[:1, ..., :3]
         if not torch.isfinite(image).all():
@@ -335,6 +344,6 @@ class _Loop:
             )
         if self.color is not None:
             image = self.color.after_diffusion(image, context)
-        if self.mask is not None and start.picture is not None:  # as it was before noise
-            image = self.mask.overlay(start.picture, image, key)
+        if kept is not None and start.picture is not None:  # as it was before noise
+            image = self.mask.overlay(start.picture, image, kept)
         return quantize(image)

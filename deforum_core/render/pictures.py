@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import ScheduleError
+from ..geometry import stretch
 from .rundir import quantize
 
 
@@ -14,9 +14,8 @@ def fit_picture(
 ) -> torch.Tensor:
     """The first picture of an IMAGE batch as RGB at the render's size, at 8-bit levels.
 
-    A picture of another size is stretched to it, as Deforum's load_img resizes its init
-    image (and each Video Input frame) to W x H without keeping the aspect; the resampling
-    is antialiased bicubic, close to the Lanczos filter Deforum uses.
+    A picture of another size is stretched to it (geometry.stretch), as Deforum's load_img
+    resizes its init image and each Video Input frame to W x H.
     """
     image = image[:1, ..., :3]
     if not torch.isfinite(image).all():
@@ -25,9 +24,4 @@ def fit_picture(
             parameter=parameter,
             hint="check the node that made it",
         )
-    if tuple(image.shape[1:3]) != (height, width):
-        resized = F.interpolate(
-            image.permute(0, 3, 1, 2), (height, width), mode="bicubic", antialias=True
-        )
-        image = resized.permute(0, 2, 3, 1)
-    return quantize(image)
+    return quantize(stretch(image, height, width))

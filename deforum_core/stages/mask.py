@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
-import torch.nn.functional as F
 
 from ..enhance import gaussian_blur, odd_kernel_size
 from ..errors import ScheduleError
 from ..fingerprint import tensor_digest
+from ..geometry import stretch
 from ..mask_expression import parse_mask_expression
 from ..params import ParameterTable, flag, integer, number, text
 from .protocol import RenderInfo
@@ -110,7 +110,8 @@ class MaskStage(ParameterTable):
 
 
 class BoundMask:
-    """The mask of one render: kept(index) is frame index's mask at the frame size."""
+    """The mask of one render: kept(index) is frame index's mask at the frame size, worked
+    out once per frame by the loop and handed to noise_area and overlay."""
 
     def __init__(self, stage: MaskStage, width: int, height: int) -> None:
         self.stage = stage
@@ -134,21 +135,24 @@ class BoundMask:
         used = {name: (m * GREY).sum(-1)[0] for name, m in masks.items() if m is not None}
         return self._adjusted(self.expression.evaluate(used), index)
 
-    def overlay(self, original: torch.Tensor, diffused: torch.Tensor, index: int) -> torch.Tensor:
-        """The diffused frame with the kept area of the original pasted back (when
-        overlay_mask is on), its edge blurred by mask_overlay_blur."""
+    def overlay(
+        self, original: torch.Tensor, diffused: torch.Tensor, kept: torch.Tensor
+    ) -> torch.Tensor:
+        """The diffused frame with the kept area (a frame's kept()) of the original pasted
+        back when overlay_mask is on, its edge blurred by mask_overlay_blur."""
         if not self.stage.overlay_mask:
             return diffused
-        weight = self.kept(index)[None, :, :, None].to(diffused.device, diffused.dtype)
+        weight = kept[None, :, :, None].to(diffused.device, diffused.dtype)
         blur = self.stage.mask_overlay_blur
         if blur:
             weight = gaussian_blur(weight, odd_kernel_size(2 * blur + 1), 0.0).clamp(0, 1)
         weight = torch.where(weight > 1 - 1e-6, torch.ones_like(weight), weight)
         return original.to(diffused) * weight + diffused * (1 - weight)
 
-    def noise_area(self, index: int) -> torch.Tensor | None:
-        """Where the frame's noise goes with use_noise_mask (the diffused area), else None."""
-        return 1 - self.kept(index) if self.stage.use_noise_mask else None
+    def noise_area(self, kept: torch.Tensor) -> torch.Tensor | None:
+        """Where a frame's noise goes with use_noise_mask (the diffused area of its kept()),
+        else None."""
+        return 1 - kept if self.stage.use_noise_mask else None
 
     def _grey(self, picture: torch.Tensor) -> torch.Tensor:
         """A mask picture (IMAGE or MASK) as RGB [1, H, W, 3] at the frame size."""
@@ -156,10 +160,7 @@ class BoundMask:
             picture = picture[..., None]
         rgb = picture[:1].float().cpu()
         rgb = rgb[..., :3] if rgb.shape[-1] >= 3 else rgb[..., :1].expand(-1, -1, -1, 3)
-        if tuple(rgb.shape[1:3]) != self.size:
-            rgb = F.interpolate(rgb.permute(0, 3, 1, 2), self.size, mode="bicubic",
-                                antialias=True).permute(0, 2, 3, 1)  # fmt: skip
-        return rgb.clamp(0, 1)
+        return stretch(rgb, *self.size).clamp(0, 1)
 
     def _adjusted(self, rgb: torch.Tensor, index: int) -> torch.Tensor:
         """Grey levels [H, W] after brightness and contrast (towards the mean grey), as

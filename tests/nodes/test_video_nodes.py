@@ -81,7 +81,8 @@ def test_queue_time_checks_and_a_changed_file_loads_again(pack, host):
     assert node.IS_CHANGED(video="clips/walk.mov") != before
 
 
-def test_animate_in_video_input_mode_renders_one_frame_per_selected_video_frame(pack, host):
+def animate_video(pack, source, **changes) -> dict:
+    """Deforum Animate in Video Input mode at 64x64, its other widgets at their defaults."""
     animate_node = pack.NODE_CLASS_MAPPINGS["DeforumAnimate"]
     widgets = {
         name: spec[1]["default"]
@@ -89,12 +90,15 @@ def test_animate_in_video_input_mode_renders_one_frame_per_selected_video_frame(
         for name, spec in animate_node.INPUT_TYPES()[section].items()
         if isinstance(spec[1], dict) and "default" in spec[1]
     }
-    source = load(pack, nth=2)["result"][0]
     inputs = {**widgets, "animation_mode": "Video Input", "width": 64, "height": 64,
-              "base_seed": 1, "run_name": "walk"}  # fmt: skip
+              "base_seed": 1, **changes}  # fmt: skip
     with torch.inference_mode():
-        rendered = animate_node().animate(prompts=parse_prompt_schedule("0: a walk"),
-                                          video=source, **inputs)  # fmt: skip
+        return animate_node().animate(prompts=parse_prompt_schedule("0: a walk"), video=source,
+                                      **inputs)  # fmt: skip
+
+
+def test_animate_in_video_input_mode_renders_one_frame_per_selected_video_frame(pack, host):
+    rendered = animate_video(pack, load(pack, nth=2)["result"][0], run_name="walk")
     run = rendered["result"][0]
     assert run.frames == 12 and len(list(run.path.glob("frame_*.png"))) == 12
     assert rendered["ui"]["images"][0]["filename"] == "frame_00011.png"
@@ -104,19 +108,8 @@ def test_deforum_video_takes_the_clips_own_sound_track(pack, host):
     import av
 
     write_clip(host.input / "clips" / "loud.mp4", frames=12, size=SIZE, sound=True)
-    animate_node = pack.NODE_CLASS_MAPPINGS["DeforumAnimate"]
-    widgets = {
-        name: spec[1]["default"]
-        for section in ("required", "optional")
-        for name, spec in animate_node.INPUT_TYPES()[section].items()
-        if isinstance(spec[1], dict) and "default" in spec[1]
-    }
     source = load(pack, "clips/loud.mp4", nth=2)["result"][0]
-    inputs = {**widgets, "animation_mode": "Video Input", "width": 64, "height": 64,
-              "base_seed": 1, "fps": 12.0, "run_name": "loud"}  # fmt: skip
-    with torch.inference_mode():
-        run = animate_node().animate(prompts=parse_prompt_schedule("0: a walk"), video=source,
-                                     **inputs)["result"][0]  # fmt: skip
+    run = animate_video(pack, source, fps=12.0, run_name="loud")["result"][0]
     video_node = pack.NODE_CLASS_MAPPINGS["DeforumVideo"]()
     video_node.assemble(run, "mp4", 0.0, 80, "with_sound", audio_file="clips/loud.mp4")
     with av.open(str(run.path / "with_sound.mp4")) as container:

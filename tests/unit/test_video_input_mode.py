@@ -148,3 +148,20 @@ def test_wiring_that_cannot_work_is_refused_before_any_frame(tmp_path, overrides
         render_animation(settings(**overrides), Stages(PROMPTS, **stages), None, tmp_path / "r",
                          init_image=torch.rand(1, HEIGHT, WIDTH, 3))  # fmt: skip
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("mode", ["2D", "Video Input"])
+def test_the_video_is_read_once_in_order_however_the_reference_refreshes(tmp_path, clip, mode,
+                                                                        monkeypatch):  # fmt: skip
+    import av
+
+    video = VideoFile(clip.path, FrameSelection(nth=2))
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda *args, **kw: opened.append(1) or real_open(*args, **kw))
+    color = ColorCoherenceStage("Video Input", video_every_n_frames=4)
+    motion = Motion2DStage(zoom="0:(1)", sampling="bilinear") if mode == "2D" else None
+    render_animation(settings(animation_mode=mode, max_frames=12, diffusion_cadence=3),
+                     Stages(PROMPTS, motion, color, video=video), RecordingBackend(),
+                     tmp_path / "r")  # fmt: skip
+    assert opened == [1]  # keys 0, 3, 6, 9 with references 0, 0, 4, 8: never backwards
