@@ -126,7 +126,10 @@ def _run_render(arguments: argparse.Namespace) -> None:
         preset = {runner.INIT_NODE: (init,)}
     elif arguments.init:
         raise CommandLineError("--init is the picture of a motion preview", hint="add --preview")
-    reports = runner.run_workflow(workflow, deforum_comfy.NODE_CLASS_MAPPINGS, preset=preset)
+    try:
+        reports = runner.run_workflow(workflow, deforum_comfy.NODE_CLASS_MAPPINGS, preset=preset)
+    finally:  # a render that stopped early leaves its bar open: end its line before the error
+        HEADLESS.finish()
     for report in reports.values():
         for run_dir in report.get("run_dir", []):
             print(f"frames: {HEADLESS.output / run_dir}")
@@ -148,6 +151,8 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _run_settings_file(arguments: argparse.Namespace) -> None:
+    from deforum_comfy.nodes.comfy_bridge import HEADLESS
+
     from .settings_run import RunRequest, run_settings_file
 
     request = RunRequest(
@@ -155,7 +160,11 @@ def _run_settings_file(arguments: argparse.Namespace) -> None:
         model=arguments.model, depth=arguments.depth, max_frames=arguments.max_frames,
         size=arguments.size,
     )  # fmt: skip
-    outcome = run_settings_file(request, log=lambda line: print(line, file=sys.stderr))
+    try:  # the same labelled bars as `render`
+        outcome = run_settings_file(request, log=lambda line: print(line, file=sys.stderr),
+                                    progress=HEADLESS.report)  # fmt: skip
+    finally:
+        HEADLESS.finish()
     print(f"frames: {outcome.run_dir} ({outcome.frames} written)")
     for video in outcome.videos:
         print(f"video: {video}")

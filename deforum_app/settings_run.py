@@ -10,11 +10,12 @@ run folder under `<out>/deforum/`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from deforum_core.depth import DepthEstimator
-from deforum_core.render import RunDirectory, render_animation
+from deforum_core.render import RenderCallbacks, RunDirectory, render_animation
 from deforum_core.render.run_folders import reserve_run_folder
 from deforum_core.settings_file import (
     ImportedSettings,
@@ -26,6 +27,9 @@ from deforum_core.settings_file.report import DEFAULTED, ReportLine, write_repor
 from deforum_core.video_encoding import encode_video
 
 RUNS_FOLDER = "deforum"
+
+# progress(done, total, label): "frames" while the render runs, "encoding" per video
+Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,12 @@ class RunOutcome:
     report: tuple[ReportLine, ...]
 
 
-def run_settings_file(request: RunRequest, *, log=print) -> RunOutcome:
-    """Import, check and render the settings file; log(line) tells what is going on."""
+def run_settings_file(
+    request: RunRequest, *, log=print, progress: Progress | None = None
+) -> RunOutcome:
+    """Import, check and render the settings file; log(line) tells what is going on and
+    progress(done, total, label) how far the render and the encoding are."""
+    progress = progress or _no_progress
     imported = read_settings_file(request.settings)
     folders = [request.input, request.settings.parent]
     where = "the input folder or the settings file's folder"
@@ -73,10 +81,16 @@ def run_settings_file(request: RunRequest, *, log=print) -> RunOutcome:
         log(f"  {line}")
     run_dir = reserve_run_folder(request.out / RUNS_FOLDER, imported.output.run_name)
     write_report(run_dir, report)
+    callbacks = RenderCallbacks(lambda index, total, _frame: progress(index + 1, total, "frames"))
     result = render_animation(imported.animation, stages, diffuser, run_dir,
-                              init_image=loaded.init_image(preview=preview))  # fmt: skip
-    videos = _videos(loaded, result.run_dir)
+                              init_image=loaded.init_image(preview=preview),
+                              callbacks=callbacks)  # fmt: skip
+    videos = _videos(loaded, result.run_dir, progress)
     return RunOutcome(result.run_dir, result.frames_written, videos, report)
+
+
+def _no_progress(done: int, total: int, label: str) -> None:
+    pass
 
 
 def _worth_saying(report: tuple[ReportLine, ...]) -> list[ReportLine]:
@@ -97,17 +111,18 @@ def _diffuser(imported: ImportedSettings, request: RunRequest):
     return load_diffusers_backend(request.model, sampler=imported.sampler.diffusers)
 
 
-def _videos(loaded: LoadedSettings, run_dir: Path) -> tuple:
+def _videos(loaded: LoadedSettings, run_dir: Path, progress: Progress) -> tuple:
     imported = loaded.imported
+    encoded = {"on_frame": lambda done, total: progress(done, total, "encoding")}
     output = imported.output
     frames = RunDirectory(run_dir).frame_sequence(imported.animation.max_frames)
     videos = []
     if output.make_video:
         videos.append(encode_video(frames, run_dir / "deforum.mp4", fps=output.fps,
-                                   audio=loaded.soundtrack))  # fmt: skip
+                                   audio=loaded.soundtrack, **encoded))  # fmt: skip
     if output.make_gif:
         videos.append(encode_video(frames, run_dir / "deforum.gif", fps=output.fps,
-                                   video_format="gif"))  # fmt: skip
+                                   video_format="gif", **encoded))  # fmt: skip
     return tuple(videos)
 
 

@@ -21,8 +21,9 @@ from deforum_core.render.run_folders import check_plain_name, latest_run_folder,
 from deforum_core.settings_file.report import write_report
 from deforum_core.video_encoding import VIDEO_FORMATS, encode_video
 
-from .comfy_bridge import check_interrupt, output_directory, progress_reporter, resolve_input_file
+from .comfy_bridge import check_interrupt, output_directory, resolve_input_file
 from .depth_nodes import on_compute_device
+from .progress import JobProgress
 from .widgets import schedule_validator, widgets
 
 CATEGORY = "Deforum"
@@ -186,7 +187,8 @@ class DeforumAnimate:
         if report is not None:  # as `deforum-comfy run` does: the report beside the frames
             write_report(folder, report)
         total = animation.mode.frame_count(animation.max_frames, stages)  # a video's own
-        callbacks = RenderCallbacks(progress_reporter(total), check_interrupt)
+        progress = JobProgress(total)
+        callbacks = RenderCallbacks(progress.on_frame, check_interrupt, progress.on_step)
         with _depth_on_device(depth_model, animation):
             result = render_animation(
                 animation, stages, diffuser, folder,
@@ -288,7 +290,7 @@ class DeforumVideo:
         if run.make_gif and video_format != "gif":
             formats.append("gif")
         total = len(paths) * len(formats)
-        reporter = progress_reporter(total)
+        reporter = JobProgress(total, label="encoding").on_frame
         subfolder = run.path.relative_to(output_directory()).as_posix()
         entries = []
         for index, chosen in enumerate(formats):

@@ -105,13 +105,13 @@ class ComfyBackend:
         positive, negative = frame_embeddings(self.embeddings, request.text, request.clip_skip)
         noise = self._noise(request, latent)
         steps_run = 0
-        preview = _preview_callback(self.model, request.steps - request.start)
+        previewer = _latent_previewer(self.model) if request.on_step is not None else None
 
         def callback(step: int, x0: torch.Tensor, x: torch.Tensor, total: int) -> None:
             nonlocal steps_run
             steps_run += 1
-            if preview is not None:
-                preview(step, x0, x, total)
+            preview = None if previewer is None else _step_preview(previewer, x0, request.size)
+            request.report_step(steps_run, total, preview)
 
         samples = comfy.sample.sample(
             self.model, noise, request.steps, request.cfg, self.sampler_name, self.scheduler,
@@ -221,10 +221,19 @@ def _conditioning(embedding: Embedding) -> list[list[Any]]:
     return [[embedding.tokens, extras]]
 
 
-def _preview_callback(model: Any, steps: int) -> Any:
-    """ComfyUI's progress bar and latent previews for the steps that run, when available."""
+def _latent_previewer(model: Any) -> Any:
+    """ComfyUI's latent previewer (its --preview-method), None without one. Only the
+    pictures are taken from it: the progress is the loop's, over the whole render (ComfyUI's
+    own sampler callback would start a bar of its own on every frame)."""
     try:
         import latent_preview
     except ImportError:
         return None
-    return latent_preview.prepare_callback(model, steps)
+    return latent_preview.get_previewer(model.load_device, model.model.latent_format)
+
+
+def _step_preview(previewer: Any, x0: torch.Tensor, size: tuple[int, int]) -> Any:
+    """The latent preview of a step at the frame's own size (the page labels a preview with
+    its size; a latent's is an eighth of the frame's)."""
+    _, picture, _ = previewer.decode_latent_to_preview_image("JPEG", x0)
+    return picture.resize(size)

@@ -7,35 +7,83 @@ same calls go to a headless host that writes under the --out folder and prints p
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-import torch
-
 from deforum_core.errors import DeforumError
-
-PREVIEW_SIZE = 512
 
 
 class HeadlessHost:
     """Folders and progress for running the nodes without ComfyUI."""
 
+    # Off a terminal (a log, a pipe) a bar is one line at its start, its end and at most
+    # one per this many seconds between, rather than a redraw per frame.
+    LOG_INTERVAL_S = 10.0
+
     def __init__(self) -> None:
         self.output = Path.cwd() / "output"
         self.input = Path.cwd() / "input"
         self.quiet = False
+        self._bar = None  # the job's tqdm bar, one job at a time
+        self._label = ""
 
-    def report(self, done: int, total: int) -> None:
-        """A redrawn bar on a terminal; a line per tenth of the frames in a log."""
+    def report(self, done: int, total: int, label: str = "frames") -> None:
+        """A labelled tqdm bar on stderr: a new one when a job starts (another label or
+        total, or a count that went back), closed when done reaches total."""
         if self.quiet:
             return
-        if sys.stderr.isatty():
-            filled = 30 * done // max(total, 1)
-            bar = "#" * filled + "-" * (30 - filled)
-            print(f"\r[{bar}] {done}/{total}", end="\n" if done >= total else "", file=sys.stderr)
-        elif done == total or done % max(1, total // 10) == 0:
-            print(f"{done}/{total} frames", file=sys.stderr)
+        bar = self._bar
+        if bar is None or label != self._label or total != bar.total or done < bar.n:
+            self.finish()
+            bar = self._bar = _new_bar(label, total, self.LOG_INTERVAL_S)
+            self._label = label
+        bar.update(done - bar.n)
+        if done >= total:
+            self.finish()
+
+    def finish(self) -> None:
+        """Close the open bar, if any (a job that stopped early keeps its last count)."""
+        bar, self._bar = self._bar, None
+        if bar is not None:
+            bar.close()
+
+
+def _new_bar(label: str, total: int, log_interval: float):
+    """A tqdm bar on stderr: redrawn in place on a terminal, as plain lines in a log. Rows
+    are given because a pseudo-terminal of size 0 would otherwise hide it; a fixed miniters
+    keeps tqdm's monitor thread from adding redraws between the time-limited ones."""
+    from tqdm import tqdm
+
+    if sys.stderr.isatty():
+        stream, columns, interval = sys.stderr, _columns(), 0.1
+    else:
+        stream, columns, interval = _LogLines(sys.stderr), 80, log_interval
+    return tqdm(total=total, desc=label, unit="frame", file=stream, ncols=columns, nrows=20,
+                mininterval=interval, miniters=1, leave=True)  # fmt: skip
+
+
+def _columns() -> int:
+    """The terminal's width, or 80 where it reports none (a pseudo-terminal of size 0)."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns or 80
+    except (OSError, ValueError, AttributeError):
+        return 80
+
+
+class _LogLines:
+    """A stream for tqdm off a terminal: each redraw of the bar becomes a line of its own."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").rstrip()
+        if line:
+            self.stream.write(line + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 HEADLESS = HeadlessHost()
@@ -104,26 +152,3 @@ def check_interrupt() -> None:
     except ImportError:
         return
     comfy.model_management.throw_exception_if_processing_interrupted()
-
-
-def progress_reporter(total: int) -> Callable[[int, int, torch.Tensor | None], None]:
-    """on_frame(index, total, frame): ComfyUI's progress bar with a preview, or a text bar."""
-    try:
-        import comfy.utils
-    except ImportError:
-        return lambda index, total, frame: HEADLESS.report(index + 1, total)
-    bar = comfy.utils.ProgressBar(total)
-
-    def report(index: int, total: int, frame: torch.Tensor | None) -> None:
-        preview = None if frame is None else ("JPEG", _preview_image(frame), PREVIEW_SIZE)
-        bar.update_absolute(index + 1, total, preview)
-
-    return report
-
-
-def _preview_image(frame: torch.Tensor):
-    from PIL import Image
-
-    pixels = frame[0] if frame.dim() == 4 else frame
-    array = pixels.clamp(0, 1).mul(255).round().to("cpu", torch.uint8).numpy()
-    return Image.fromarray(array)

@@ -18,7 +18,7 @@ from deforum_core.prompts import PromptSchedule
 from .comfy_backend import ComfyBackend, comfy_sampler_names
 from .comfy_bridge import check_interrupt, folder_paths_module
 from .model_paths import typed_model_path
-from .widgets import SEED_LIMIT
+from .widgets import SEED_LIMIT, queue_check
 
 CATEGORY = "Deforum/diffusion"
 SIZE_LIMIT = 8192
@@ -247,19 +247,17 @@ class DeforumImg2Img:
             },
         }
 
-    @classmethod
-    def VALIDATE_INPUTS(cls, width=None, height=None):
+    @queue_check
+    def VALIDATE_INPUTS(cls, width=None, height=None) -> None:
         """Sizes are checked here, at queue time; declaring them skips ComfyUI's own range
         check, so the upper limit is checked here too."""
         if not isinstance(width, int) or not isinstance(height, int):
-            return True  # a linked input arrives at run time
-        try:
-            check_size(width, height)
-        except DiffusionError as error:
-            return f"Deforum Img2Img: {error}"
-        if max(width, height) > SIZE_LIMIT:
-            return f"Deforum Img2Img: width and height must be at most {SIZE_LIMIT}"
-        return True
+            return  # a linked input arrives at run time
+        check_size(width, height)
+        for name, value in (("width", width), ("height", height)):
+            if value > SIZE_LIMIT:
+                raise DiffusionError(f"must be at most {SIZE_LIMIT}, got {value}",
+                                     parameter=name)  # fmt: skip
 
     def diffuse(
         self,

@@ -1,12 +1,13 @@
 """The pack's server route: the page asks what a schedule gives while it is being typed.
 
-POST /deforum/schedule with {"kind": "schedule", "text", "max_frames", "name",
-"interpolation", "s_value", "fps"} answers {"values", "key_frames"}; with {"kind":
-"prompts", "text", "positive", "negative", "max_frames", "s_value", "fps"} it answers
-{"prompts": [...key frames...]}. Text that cannot be used is answered {"error", "parameter",
-"position"} with the same message the node would give. The schedule nodes are not output
-nodes (a bad input anywhere refuses the whole prompt), so their summaries come from here.
-Work is bounded as a render's is; nothing is written.
+POST /deforum/schedule with {"text", "max_frames", "name", "interpolation", "seed", "fps"}
+answers {"values": one per frame, "keys": the key frames}, evaluated by the engine that
+renders; with "kind": "prompts" and {"text", "positive", "negative", "max_frames", "seed",
+"fps"} it answers {"prompts": [...key frames...]}. Text that cannot be used is answered
+{"error": {"message", "position", "hint", "parameter"}}, the node's own message, so that the
+page can put a caret under the position. The schedule nodes are not output nodes (a bad input
+anywhere refuses the whole prompt), so their summaries come from here too. Work is bounded
+as a render's is; nothing is written.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from deforum_core.errors import DeforumError
 from deforum_core.prompts import PromptTexts
 from deforum_core.summaries import prompt_summary, schedule_summary
 
+from .prompt_check import install_prompt_check
 from .widgets import FRAME_COUNT
 
 ROUTE = "/deforum/schedule"
@@ -36,10 +38,10 @@ def summarize_request(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise DeforumError("the request must be a JSON object", parameter="request")
     frames = FRAME_COUNT.check(_field(body, "max_frames", (int,), 120))
-    seed = _field(body, "s_value", (int,), 0)
+    seed = _field(body, "seed", (int,), 0)
     fps = float(_field(body, "fps", (int, float), 15.0))
     text = _field(body, "text", (str,), "")
-    kind = body.get("kind")
+    kind = body.get("kind", "schedule")
     if kind == "schedule":
         interpolation = _field(body, "interpolation", (str,), "linear")
         if interpolation not in INTERPOLATIONS:
@@ -47,8 +49,10 @@ def summarize_request(body: Any) -> dict[str, Any]:
                 f"unknown interpolation {interpolation!r}", parameter="interpolation"
             )
         name = _field(body, "name", (str,), "value")[:80]
-        return schedule_summary(text, frames, name=name, interpolation=interpolation, seed=seed,
-                                fps=fps)  # fmt: skip
+        summary = schedule_summary(text, frames, name=name, interpolation=interpolation,
+                                   seed=seed, fps=fps)  # fmt: skip
+        keys = [key for key in summary["key_frames"] if key < frames]
+        return {"values": summary["values"], "keys": keys}
     if kind == "prompts":
         texts = PromptTexts(text, _field(body, "positive", (str,), ""),
                             _field(body, "negative", (str,), ""))  # fmt: skip
@@ -61,12 +65,20 @@ def answer(body: Any) -> dict[str, Any]:
     try:
         return summarize_request(body)
     except DeforumError as error:
-        return {"error": str(error), "parameter": error.parameter, "position": error.position}
+        where = f" at frame {error.frame}" if error.frame is not None else ""
+        return {
+            "error": {
+                "message": f"{error.reason}{where}",
+                "position": error.position,
+                "hint": error.hint,
+                "parameter": error.parameter,
+            }
+        }
 
 
 def register_routes() -> bool:
-    """Add the route to ComfyUI's server when the pack is loaded by one; returns whether it
-    was added (the command line and the tests have no server)."""
+    """Add the route, and the queue-time prompt check, to ComfyUI's server when the pack is
+    loaded by one; returns whether they were added (the command line has no server)."""
     try:
         from aiohttp import web
         from server import PromptServer
@@ -75,6 +87,7 @@ def register_routes() -> bool:
     instance = getattr(PromptServer, "instance", None)
     if instance is None:
         return False
+    install_prompt_check(instance.app)
 
     @instance.routes.post(ROUTE)
     async def schedule_route(request: web.Request) -> web.Response:

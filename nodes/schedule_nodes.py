@@ -8,7 +8,7 @@ from deforum_core.prompts import PromptTexts
 from deforum_core.render.budget import check_evaluation_cost
 from deforum_core.summaries import prompt_summary, schedule_values
 
-from .widgets import FPS, FRAME_COUNT, MAX_FRAMES, S_VALUE, validation_result, widgets
+from .widgets import FPS, FRAME_COUNT, MAX_FRAMES, S_VALUE, queue_check, widgets
 
 CATEGORY = "Deforum/schedules"
 
@@ -64,20 +64,16 @@ class DeforumSchedule:
             }
         }
 
-    @classmethod
-    def VALIDATE_INPUTS(cls, schedule=None, max_frames=None):
+    @queue_check
+    def VALIDATE_INPUTS(cls, schedule=None, max_frames=None) -> None:
         """The text is parsed, and its math over max_frames frames kept within a render's
         budget (max_frames is then checked here: ComfyUI leaves declared inputs to the node)."""
         if not isinstance(schedule, str):
-            return True  # a linked input arrives at run time
-
-        def check() -> None:
-            parsed = parse_schedule(schedule, name="schedule")
-            if max_frames is not None:
-                frames = FRAME_COUNT.check(max_frames)
-                check_evaluation_cost({"schedule": parsed.cost(frames)}, frames)
-
-        return validation_result(check)
+            return  # a linked input arrives at run time
+        parsed = parse_schedule(schedule, name="schedule")
+        if max_frames is not None:
+            frames = FRAME_COUNT.check(max_frames)
+            check_evaluation_cost({"schedule": parsed.cost(frames)}, frames)
 
     def build(self, schedule, max_frames, interpolation, s_value, fps, name):
         options = {"name": name, "interpolation": interpolation, "seed": s_value, "fps": fps}
@@ -114,13 +110,12 @@ class DeforumPromptSchedule:
             }
         }
 
-    @classmethod
-    def VALIDATE_INPUTS(cls, prompts=None, positive=None, negative=None):
+    @queue_check
+    def VALIDATE_INPUTS(cls, prompts=None, positive=None, negative=None) -> None:
         """The prompts and the global texts (their backtick math too), as far as they are
         constants; linked ones arrive at run time."""
         texts = {"prompts": prompts, "positive": positive, "negative": negative}
-        given = {name: text for name, text in texts.items() if isinstance(text, str)}
-        return validation_result(lambda: PromptTexts(**given).parse())
+        PromptTexts(**{name: text for name, text in texts.items() if isinstance(text, str)}).parse()
 
     def build(self, prompts, max_frames, positive, negative, s_value, fps):
         parsed = PromptTexts(prompts, positive, negative).parse()

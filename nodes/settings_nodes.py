@@ -22,7 +22,7 @@ from deforum_core.settings_file.loaded import LoadedSettings, find_files
 from deforum_core.settings_file.reading import MAX_SETTINGS_CHARS
 
 from .comfy_bridge import input_directory, input_files, resolve_input_file
-from .widgets import MAX_FRAMES_LIMIT, validation_result
+from .widgets import MAX_FRAMES_LIMIT, queue_check
 
 CATEGORY = "Deforum/settings"
 NO_FILE = "none"
@@ -138,12 +138,11 @@ class DeforumLoadSettings:
             }
         }
 
-    @classmethod
-    def VALIDATE_INPUTS(cls, settings_text=None):
+    @queue_check
+    def VALIDATE_INPUTS(cls, settings_text=None) -> None:
         """Pasted settings that are not Deforum settings are refused when queued."""
-        if not isinstance(settings_text, str) or not settings_text.strip():
-            return True
-        return validation_result(lambda: _imported("", settings_text))
+        if isinstance(settings_text, str) and settings_text.strip():
+            _imported("", settings_text)
 
     @classmethod
     def IS_CHANGED(cls, settings_file=NO_FILE, settings_text="", **_inputs):

@@ -13,7 +13,7 @@ from deforum_core.fingerprint import file_fingerprint
 from deforum_core.video_source import FrameSelection, ImageBatch, VideoFile
 
 from .comfy_bridge import input_files, resolve_input_file
-from .widgets import validation_result
+from .widgets import queue_check
 
 CATEGORY = "Deforum"
 NO_VIDEO = "none"
@@ -94,16 +94,14 @@ class DeforumVideoInput:
             },
         }
 
-    @classmethod
-    def VALIDATE_INPUTS(cls, video, extract_nth_frame, extract_from_frame, extract_to_frame):
+    @queue_check
+    def VALIDATE_INPUTS(
+        cls, video, extract_nth_frame, extract_from_frame, extract_to_frame
+    ) -> None:
         """Queue-time checks of the selection and the file name (not its frames)."""
-
-        def check() -> None:
-            _selection(extract_nth_frame, extract_from_frame, extract_to_frame)
-            if video != NO_VIDEO:
-                resolve_input_file(video, parameter="video")
-
-        return validation_result(check)
+        _selection(extract_nth_frame, extract_from_frame, extract_to_frame)
+        if video != NO_VIDEO:
+            resolve_input_file(video, parameter="video")
 
     @classmethod
     def IS_CHANGED(cls, video=NO_VIDEO, **_inputs):

@@ -75,8 +75,6 @@ FRAME = (
 def validation_result(check: Callable[[], object]) -> bool | str:
     """VALIDATE_INPUTS body: True when the check passes, the error text when it raises.
 
-    A node declares in VALIDATE_INPUTS only the text inputs it parses: ComfyUI skips its own
-    range and choice checks for declared inputs and repeats an error once per declared input.
     Text is parsed, not evaluated, at queue time, since the frame count, seed and fps may
     still come from links; errors that only show on a given frame are raised at run time.
     """
@@ -87,33 +85,47 @@ def validation_result(check: Callable[[], object]) -> bool | str:
     return True
 
 
+def queue_check(check: Callable[..., None]) -> classmethod:
+    """A node's VALIDATE_INPUTS made from `check(cls, **inputs)`, which raises DeforumError.
+
+    ComfyUI passes VALIDATE_INPUTS the inputs its signature names (so the signature is the
+    check's), skips its own range and choice checks for them, and files a failure once under
+    every one of them; the pack's prompt check (nodes/prompt_check.py) calls `deforum_check`
+    itself before ComfyUI validates, so that a refusal names the input that is wrong.
+    Inputs that come from links arrive as None.
+    """
+
+    def validate(cls, *args: Any, **inputs: Any) -> bool | str:
+        return validation_result(lambda: check(cls, *args, **inputs))
+
+    validate.__signature__ = inspect.signature(check)
+    validate.deforum_check = check
+    validate.__doc__ = check.__doc__
+    return classmethod(validate)
+
+
 def schedule_validator(settings_type: type, *, with_frame_count: bool = False) -> classmethod:
     """A VALIDATE_INPUTS for a stage node: parses the stage's schedule texts that arrive as
     constants (linked ones arrive at run time); with_frame_count also takes max_frames (then
     checked here, as ComfyUI leaves declared inputs to the node) and refuses schedules whose
     math over that many frames exceeds a render's budget (deforum_core/render/budget.py).
 
-    ComfyUI passes VALIDATE_INPUTS the inputs its signature names, so the signature is made
-    from the table: one keyword per schedule parameter.
+    The signature is made from the table: one keyword per schedule parameter.
     """
     schedules = {p.name: p for p in params_of(settings_type) if p.kind == SCHEDULE}
     names = [*schedules, *(["max_frames"] if with_frame_count else [])]
 
-    def validate(cls, max_frames: Any = None, **texts: Any) -> bool | str:
+    def check(cls, max_frames: Any = None, **texts: Any) -> None:
         given = [(schedules[name], text) for name, text in texts.items() if isinstance(text, str)]
-
-        def check() -> None:
-            parsed = {declared.name: declared.check(text) for declared, text in given}
-            if with_frame_count and max_frames is not None:
-                frames = FRAME_COUNT.check(max_frames)
-                costs = {name: schedule.cost(frames) for name, schedule in parsed.items()}
-                check_evaluation_cost(costs, frames)
-
-        return validation_result(check)
+        parsed = {declared.name: declared.check(text) for declared, text in given}
+        if with_frame_count and max_frames is not None:
+            frames = FRAME_COUNT.check(max_frames)
+            costs = {name: schedule.cost(frames) for name, schedule in parsed.items()}
+            check_evaluation_cost(costs, frames)
 
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    validate.__signature__ = inspect.Signature(
+    check.__signature__ = inspect.Signature(
         [inspect.Parameter("cls", keyword)]
         + [inspect.Parameter(name, keyword, default=None) for name in names]
     )
-    return classmethod(validate)
+    return queue_check(check)

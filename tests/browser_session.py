@@ -41,6 +41,11 @@ FRONTEND_NOISE = (
     # it looks every node up in the registry at api.comfy.org; the page's own policy blocks it
     re.compile(r"^Connecting to 'https://api\.comfy\.org/.*violates the following Content "
                r"Security Policy directive", re.S),
+    # its missing-model panel asks huggingface.co for the size of each download it offers;
+    # the test servers forbid that (--disable-api-nodes: connect-src 'self')
+    re.compile(r"^(Connecting to '|Fetch API cannot load )https://huggingface\.co/.*Content "
+               r"Security Policy", re.S),
+    re.compile(r"^Error fetching file size: TypeError: Failed to fetch", re.S),
 )  # fmt: skip
 APP_READY = (
     "() => window.app?.graph && window.LiteGraph && window.__deforumExtensionLoaded === true"

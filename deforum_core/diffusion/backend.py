@@ -85,6 +85,13 @@ class DiffusionRequest:
     subseed_strength: float = 0.0
     clip_skip: int = 1
     keep_mask: torch.Tensor | None = None  # [H, W], 1 where an img2img frame is kept as it is
+    # called after every sampler step with (steps done, steps run, a preview picture or None)
+    on_step: Callable[[int, int, Any], None] | None = field(default=None, compare=False)
+
+    def report_step(self, done: int, total: int, preview: Any = None) -> None:
+        """Tell whoever asked how far the sampler is (the loop's progress bar)."""
+        if self.on_step is not None:
+            self.on_step(done, total, preview)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -138,13 +145,15 @@ def check_size(width: int, height: int) -> None:
     for name, value in (("width", width), ("height", height)):
         if not isinstance(value, int) or value < LATENT_SCALE:
             raise DiffusionError(
-                f"{name} must be a whole number of at least {LATENT_SCALE}, got {value!r}",
+                f"must be a whole number of at least {LATENT_SCALE}, got {value!r}",
+                parameter=name,
                 hint=f"use a multiple of {LATENT_SCALE}, such as 512",
             )
         if value % LATENT_SCALE:
             lower = value - value % LATENT_SCALE
             raise DiffusionError(
-                f"{name} {value} is not a multiple of {LATENT_SCALE}",
+                f"{value} is not a multiple of {LATENT_SCALE}",
+                parameter=name,
                 hint=f"use {lower} or {lower + LATENT_SCALE}",
             )
 

@@ -173,7 +173,7 @@ class DiffusersBackend:
         conditioning = self._unet_conditioning(positive, negative, batch, guided, (height, width))
         step_takes_generator = "generator" in inspect.signature(scheduler.step).parameters
         extra = {"generator": generator} if step_takes_generator else {}
-        for timestep in timesteps:
+        for done, timestep in enumerate(timesteps, 1):
             if request.check_cancel is not None:
                 request.check_cancel()
             model_input = torch.cat([latents, latents]) if guided else latents
@@ -183,6 +183,7 @@ class DiffusersBackend:
                 unconditional, conditional = prediction.chunk(2)
                 prediction = unconditional + request.cfg * (conditional - unconditional)
             latents = scheduler.step(prediction, timestep, latents, **extra).prev_sample
+            request.report_step(done, len(timesteps))
         return self._decode(latents)
 
     def _unet_conditioning(

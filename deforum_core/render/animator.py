@@ -7,7 +7,8 @@ earlier one moved forward by the camera with the later one moved back, by positi
 key appears unchanged at its own index. Frames after the last key follow the camera from it,
 and every frame up to max_frames is written. Only the last key, the next one and the colour
 reference are held in memory, however long the animation. Without a diffuser the loop is a
-motion preview: the prepared frame stands in for the diffused one.
+motion preview: each stage's `preview` (what a diffuser would leave of its work: the colours
+and contrast, not the noise nor the sharpening) stands in for the diffused frame.
 """
 
 from __future__ import annotations
@@ -43,10 +44,14 @@ def _no_op(*_arguments) -> None:
 @dataclass
 class RenderCallbacks:
     """How the loop reports: on_frame(index, total, frame) after each written frame, and
-    check_cancel() before each frame, which raises RenderCancelled (or any error) to stop."""
+    check_cancel() before each frame, which raises RenderCancelled (or any error) to stop;
+    on_step(done, total, preview) after each sampler step, with `done` in frames: a key's
+    steps are spread over the frames it completes (those since the last written one, up to
+    the key), so progress counted from both only moves forward."""
 
     on_frame: Callable[[int, int, torch.Tensor], None] = _no_op
     check_cancel: Callable[[], None] = _no_op
+    on_step: Callable[[float, int, Any], None] = _no_op
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,15 @@ class _Loop:
         self.written = max(self.written, index + 1)
         self.callbacks.on_frame(index, self.settings.max_frames, frame)
 
+    def _step_progress(self, key: int) -> Callable[[int, int, Any], None]:
+        """A key's on_step: its sampler steps as progress over the frames it completes."""
+        done_before, span, total = self.written, key + 1 - self.written, self.settings.max_frames
+
+        def report(step: int, steps: int, preview: Any) -> None:
+            self.callbacks.on_step(done_before + span * step / max(steps, 1), total, preview)
+
+        return report
+
     def _write_between(
         self, earlier: torch.Tensor, earlier_key: int, later: torch.Tensor, later_key: int
     ) -> None:
@@ -306,9 +320,6 @@ class _Loop:
         kept = None if self.mask is None else self.mask.kept(key)
         noise_area = None if kept is None else self.mask.noise_area(kept)
         context = FrameContext(key, seed, reference, video_frame=video_frame, mask=noise_area)
-        if start.prepared:
-            for stage in self.prepare:
-                picture = stage.apply(picture, context)
         if self.diffuser is None:
             if picture is None:
                 raise ScheduleError(
@@ -316,7 +327,12 @@ class _Loop:
                     parameter="init_image",
                     hint="connect an init image, or a diffuser to generate the first frame",
                 )
+            for stage in self.prepare if start.prepared else ():
+                picture = stage.preview(picture, context)  # as a diffuser would leave it
             return quantize(picture)
+        if start.prepared:
+            for stage in self.prepare:
+                picture = stage.apply(picture, context)
         request = DiffusionRequest(
             text=self.mode.frame_text(self.prompts, key),
             strength=start.strength,
@@ -332,6 +348,7 @@ class _Loop:
             subseed_strength=values.subseed_strength,
             clip_skip=values.clipskip,
             keep_mask=None if picture is None else kept,
+            on_step=self._step_progress(key),
         )
         image = self.diffusers[key].diffuse(request).image[:1, ..., :3]
         if not torch.isfinite(image).all():

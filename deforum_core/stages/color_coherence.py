@@ -104,6 +104,8 @@ class BoundColorCoherence:
                 frames = match_histograms(frames, target, space)
         return to_grayscale(frames) if stage.force_grayscale else frames
 
+    preview = apply  # the diffuser keeps the matched colours
+
     def after_diffusion(self, frames: torch.Tensor, context: FrameContext) -> torch.Tensor:
         """A diffused frame as it is kept: matched and greyed like a prepared one when
         match_after_diffusion is on, else as the diffuser made it."""

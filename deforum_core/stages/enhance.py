@@ -53,3 +53,7 @@ class BoundEnhance:
         frames = adjust_contrast(frames, values.contrast)
         return unsharp_mask(frames, values.amount, values.kernel, values.sigma, values.threshold,
                             context.mask)  # fmt: skip
+
+    def preview(self, frames: torch.Tensor, context: FrameContext) -> torch.Tensor:
+        """The contrast only: anti-blur sharpens what the diffuser redraws."""
+        return adjust_contrast(frames, self.values[context.index].contrast)

@@ -59,3 +59,7 @@ class BoundNoise:
             perlin_scale=(stage.perlin_scale_x, stage.perlin_scale_y),
             octaves=stage.perlin_octaves, persistence=stage.perlin_persistence, mask=context.mask,
         )  # fmt: skip
+
+    def preview(self, frames: torch.Tensor, context: FrameContext) -> torch.Tensor:
+        """Nothing: the noise is what the diffuser turns into new detail."""
+        return frames

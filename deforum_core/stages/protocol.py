@@ -72,6 +72,12 @@ class BoundStage(Protocol):
         """One frame's work on frames [B, H, W, C] in 0..1."""
         ...
 
+    def preview(self, frames: torch.Tensor, context: FrameContext) -> torch.Tensor:
+        """What of that work a diffuser leaves in its frame, for a motion preview (no
+        diffuser): applied to the carried frame instead of `apply`, so that work the diffuser
+        would undo (noise, sharpening) does not pile up frame after frame."""
+        ...
+
 
 class Stage(Protocol):
     def bind(self, render: RenderInfo) -> BoundStage:

@@ -126,7 +126,7 @@ def test_bad_size_is_rejected_at_queue_time(comfyui_server: ComfyServer, checkpo
     prompt["3"]["inputs"]["width"] = 60
     status, body = comfyui_server.client.queue_prompt(prompt)
     assert status == 400, body
-    assert "width 60 is not a multiple of 8" in json.dumps(body["node_errors"]["3"])
+    assert "width: 60 is not a multiple of 8" in json.dumps(body["node_errors"]["3"])
     assert "use 56 or 64" in json.dumps(body["node_errors"]["3"])
 
 

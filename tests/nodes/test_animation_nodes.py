@@ -3,24 +3,11 @@ files from a workflow are checked whole, and each message names its own input.""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 import torch
 
 from deforum_core.errors import DeforumError
 from deforum_core.prompts import parse_prompt_schedule
-
-
-@pytest.fixture
-def host(pack, tmp_path, monkeypatch):
-    """The headless host with its output and input folders in tmp_path."""
-    bridge = importlib.import_module(f"{pack.__name__}.nodes.comfy_bridge")
-    (tmp_path / "input").mkdir()
-    monkeypatch.setattr(bridge.HEADLESS, "output", tmp_path / "output")
-    monkeypatch.setattr(bridge.HEADLESS, "input", tmp_path / "input")
-    monkeypatch.setattr(bridge.HEADLESS, "quiet", True)
-    return bridge.HEADLESS
 
 
 def widget_defaults(node_class) -> dict:

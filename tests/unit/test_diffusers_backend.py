@@ -138,7 +138,7 @@ def test_batch_of_frames_keeps_its_size(backend):
 
 
 def test_bad_requests_fail_with_the_fix(backend):
-    with pytest.raises(DiffusionError, match="width 36 is not a multiple of 8"):
+    with pytest.raises(DiffusionError, match="width: 36 is not a multiple of 8"):
         backend.diffuse(DiffusionRequest(FrameText("a"), 0.5, 4, 7.0, 1, width=36, height=SIZE))
     with pytest.raises(DiffusionError, match="image is 30x32 pixels"):
         backend.diffuse(request(torch.rand(1, 32, 30, 3)))

@@ -61,9 +61,9 @@ def test_strength_zero_frame_is_txt2img_and_strength_one_keeps_the_input():
 @pytest.mark.parametrize(
     ("width", "height", "message"),
     [
-        (65, 64, "width 65 is not a multiple of 8\n  fix: use 64 or 72"),
-        (64, 100, "height 100 is not a multiple of 8\n  fix: use 96 or 104"),
-        (0, 64, "width must be a whole number of at least 8, got 0"),
+        (65, 64, "width: 65 is not a multiple of 8\n  fix: use 64 or 72"),
+        (64, 100, "height: 100 is not a multiple of 8\n  fix: use 96 or 104"),
+        (0, 64, "width: must be a whole number of at least 8, got 0"),
     ],
 )
 def test_bad_sizes_name_the_parameter_and_the_fix(width, height, message):

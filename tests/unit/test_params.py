@@ -84,7 +84,7 @@ def test_deforum_keys_find_their_parameters_across_stages():
         ({"animation_mode": "4D"}, "animation_mode: unknown animation_mode '4D'"),
         ({"cfg_schedule": "0:(7"}, "cfg_schedule: unclosed '('"),
         ({"cfg_schedule": 7}, "cfg_schedule: must be a keyframe schedule text"),
-        ({"width": 100}, "width 100 is not a multiple of 8"),
+        ({"width": 100}, "width: 100 is not a multiple of 8"),
     ],
 )
 def test_bad_values_are_refused_with_the_parameter_named(overrides, message):

@@ -1,5 +1,6 @@
 """The frame loop with a recording test backend: cadence, order, streaming, resume, cancel."""
 
+import itertools
 import json
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import torch
 from digests import frames_digest
 from recording_backend import RecordingBackend
 
+from deforum_core.enhance import adjust_contrast
 from deforum_core.errors import ScheduleError
 from deforum_core.prompts import parse_prompt_schedule
 from deforum_core.render import (
@@ -20,7 +22,7 @@ from deforum_core.render import (
     render_animation,
 )
 from deforum_core.render.rundir import quantize
-from deforum_core.stages import ColorCoherenceStage, Motion2DStage, NoiseStage
+from deforum_core.stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, NoiseStage
 from deforum_core.warp2d import Motion2D, warp_2d
 
 PROMPTS = parse_prompt_schedule('{"0": "a cat", "6": "a dog"}')
@@ -246,6 +248,51 @@ def test_motion_preview_without_a_diffuser_moves_the_init_image(tmp_path):
     assert torch.equal(result.last_frame, written[4])
     with pytest.raises(ScheduleError, match="needs an init image"):
         render_animation(settings(), stages, None, tmp_path / "none")
+
+
+def test_a_motion_preview_keeps_noise_and_anti_blur_from_piling_up(tmp_path):
+    """Without a diffuser to redraw them, noise and sharpening would pile up frame after frame
+    into grey grain; the preview leaves them out, as a diffuser would, and keeps contrast."""
+    init = torch.rand(1, SIZE, SIZE, 3, generator=torch.Generator().manual_seed(4))
+    motion, fast = still_motion(zoom="0:(1.02)"), settings(max_frames=12, diffusion_cadence=1)
+
+    def preview(name, **stages):
+        render_animation(fast, Stages(PROMPTS, motion, **stages), None, tmp_path / name,
+                         init_image=init)  # fmt: skip
+        return frames(tmp_path / name)
+
+    plain = preview("plain")
+    noisy = preview("noisy", noise=NoiseStage(noise="0:(0.2)"),
+                    enhance=EnhanceStage(amount="0:(0.8)"))  # fmt: skip
+    for index, (got, want) in enumerate(zip(noisy, plain, strict=True)):
+        assert torch.equal(got, want), index
+    brighter = preview("contrast", enhance=EnhanceStage(contrast="0:(1.05)", amount="0:(0.8)"))
+    assert torch.equal(brighter[0], plain[0])  # the init image is not prepared
+    # contrast is a change of the picture that a diffuser keeps
+    assert torch.allclose(brighter[1], adjust_contrast(plain[1], 1.05), atol=1 / 255)
+    assert not torch.allclose(brighter[1], plain[1], atol=4 / 255)
+
+
+def test_sampler_steps_move_one_progress_forward_over_the_frames(tmp_path):
+    class SteppingBackend(RecordingBackend):
+        def diffuse(self, request):
+            for step in range(1, 5):
+                request.report_step(step, 4, None)
+            return super().diffuse(request)
+
+    reported = []
+    callbacks = RenderCallbacks(
+        on_frame=lambda index, total, frame: reported.append(("frame", index + 1, total)),
+        on_step=lambda done, total, preview: reported.append(("step", done, total)),
+    )
+    render_animation(settings(), Stages(PROMPTS, still_motion()), SteppingBackend(),
+                     tmp_path / "r", callbacks=callbacks)  # fmt: skip
+    assert {total for *_, total in reported} == {10}
+    steps = [done for kind, done, _ in reported if kind == "step"]
+    assert steps[:4] == [0.25, 0.5, 0.75, 1.0]  # key 0 completes frame 0 alone
+    assert steps[4:8] == [1.75, 2.5, 3.25, 4.0]  # key 3's steps span frames 1 to 3
+    assert all(later > earlier for earlier, later in itertools.pairwise(steps)), steps
+    assert reported[-1] == ("frame", 10, 10)  # the last block follows the last key
 
 
 def test_mode_none_diffuses_every_frame_from_text(tmp_path):

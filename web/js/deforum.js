@@ -267,9 +267,14 @@ function displayWidget(node, name, className, element, minHeight) {
 const SUMMARY_ROUTE = "/deforum/schedule";
 const SUMMARY_DELAY_MS = 250;
 
+// The route's error as the node says it: the input it is about, then what is wrong.
+function errorLine(error) {
+  return error.parameter ? `${error.parameter}: ${error.message}` : error.message;
+}
+
 // Kept on the instance only: the summary is not saved into the workflow.
 function showSummary(node, answer) {
-  node.deforumSummary = answer?.error ? `⚠ ${answer.error.split("\n")[0]}` : summarize(answer);
+  node.deforumSummary = answer?.error ? `⚠ ${errorLine(answer.error)}` : summarize(answer);
   node.deforumSummaryError = answer?.error ?? null;
   node.setDirtyCanvas?.(true, false);
 }
@@ -283,12 +288,12 @@ function widgetValue(node, name, fallback) {
 function summaryRequest(node) {
   const common = {
     max_frames: widgetValue(node, "max_frames", 120),
-    s_value: widgetValue(node, "s_value", 0),
+    seed: widgetValue(node, "s_value", 0),
     fps: widgetValue(node, "fps", 15),
   };
   if (node.type === "DeforumSchedule" || node.comfyClass === "DeforumSchedule") {
     return {
-      ...common, kind: "schedule", text: widgetValue(node, "schedule", ""),
+      ...common, text: widgetValue(node, "schedule", ""),
       name: widgetValue(node, "name", "value"),
       interpolation: widgetValue(node, "interpolation", "linear"),
     };

@@ -1,0 +1,225 @@
+"""Thumbnails for ComfyUI's template browser: `workflows/<name>.jpg`, rendered by the pack.
+
+ComfyUI (0.3.x, Vue frontend) lists every `workflows/*.json` of a custom-node folder as a
+template and asks for `<name>.jpg` beside it; without one the browser shows an empty card and
+logs an error. Each picture here is made by the pack's own engine, with no model weights: the
+workflow's headless twin (`workflows/headless/<name>.json`) runs as a motion preview (the
+camera, colour coherence, anti-blur and noise on the built-in test pattern, exactly as
+`deforum-comfy render --preview` does) at a small size, and four of its frames, from the
+start to the end of the run, make a 2x2 picture. Depth comes from flat depth (no weights
+ship with the pack), a video input from the test pattern panning; the schedules workflow,
+which has no twin, shows its schedule plot and prompt schedule.
+
+    .venv/bin/python scripts/make_thumbnails.py            # every workflow
+    .venv/bin/python scripts/make_thumbnails.py deforum_2d # one, into workflows/
+
+The pictures are deterministic, the same bytes on every run: before torch loads, the script
+sets the kernels the tests pin (portable ATen code, one thread; see tests/reproducible), so
+tests/unit/test_templates.py can render one again and compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from fractions import Fraction
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+# Before torch loads (it is imported lazily below): the kernels tests/reproducible pins.
+for _name, _value in {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE",
+                      "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}.items():  # fmt: skip
+    os.environ.setdefault(_name, _value)
+
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = REPO_ROOT / "workflows"
+TILE = 256  # render size: four tiles make a 512x512 thumbnail
+THUMBNAIL_SIZE = (2 * TILE, 2 * TILE)
+JPEG_QUALITY = 85
+CLIP_FRAMES = 24
+# Frames rendered where the workflow's own count shows less: with flat depth the 3D camera
+# (translation_z 10 a frame) flies into the picture, which is gone after about 20 frames.
+MAX_FRAMES = {"deforum_3d": 13}
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's bundled font (scalable since Pillow 10.1, the fixed bitmap one before)."""
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:
+        return ImageFont.load_default()
+
+
+def _caption(image: Image.Image, text: str, size: int = 15) -> Image.Image:
+    """The image with `text` on a dark band at its bottom left, so it reads on any picture."""
+    image = image.convert("RGB")
+    draw = ImageDraw.Draw(image)
+    font = _font(size)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    x, y = 6, image.height - (bottom - top) - 12
+    draw.rectangle((x - 4, y - 4 + top, x + right - left + 4, y + bottom + 4), fill=(16, 16, 16))
+    draw.text((x - left, y), text, font=font, fill=(240, 240, 240))
+    return image
+
+
+def grid(tiles: list[tuple[Image.Image, str]]) -> Image.Image:
+    """Four captioned tiles as a 2x2 picture, left to right, top to bottom."""
+    picture = Image.new("RGB", THUMBNAIL_SIZE)
+    for index, (tile, text) in enumerate(tiles[:4]):
+        tile = _caption(tile.resize((TILE, TILE), Image.Resampling.LANCZOS), text)
+        picture.paste(tile, ((index % 2) * TILE, (index // 2) * TILE))
+    return picture
+
+
+def spread(count: int, picks: int = 4) -> list[int]:
+    """`picks` frame indices from the first to the last of `count` frames, evenly apart."""
+    return sorted({round(i * (count - 1) / (picks - 1)) for i in range(picks)})
+
+
+@contextmanager
+def _headless(folder: Path) -> Iterator[Path]:
+    """The pack's headless host pointed at a scratch folder (output/ and input/), quiet,
+    and put back afterwards: a thumbnail leaves nothing in the repository's output."""
+    from deforum_comfy.nodes.comfy_bridge import HEADLESS
+
+    saved = HEADLESS.output, HEADLESS.input, HEADLESS.quiet
+    HEADLESS.output, HEADLESS.input, HEADLESS.quiet = folder / "output", folder / "input", True
+    HEADLESS.input.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    finally:
+        HEADLESS.output, HEADLESS.input, HEADLESS.quiet = saved
+
+
+def write_clip(path: Path, frames: int = CLIP_FRAMES, size: int = TILE, fps: int = 24) -> None:
+    """The test pattern panning left to right, encoded as an H.264 MP4: the video a Video
+    Input workflow restyles (one thread, so the file is the same every time)."""
+    import av
+
+    from deforum_core.pattern import test_pattern
+
+    wide = (test_pattern(2 * size, size)[0] * 255).round().byte().numpy()
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        stream.options = {"crf": "12", "preset": "medium", "threads": "1"}
+        for index in range(frames):
+            offset = round(index * size / max(1, frames - 1))
+            frame = av.VideoFrame.from_ndarray(wide[:, offset : offset + size].copy(), "rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def _small_preview(name: str) -> tuple[dict[str, dict[str, Any]], dict[str, tuple]]:
+    """The twin as a motion preview at TILE px (and MAX_FRAMES), with the presets it needs:
+    the test pattern as init image and flat depth in place of each depth model."""
+    from deforum_app import workflow_runner as runner
+    from deforum_core.depth import FlatDepth
+    from deforum_core.pattern import test_pattern
+
+    workflow = runner.motion_preview(runner.read_workflow(WORKFLOWS / "headless" / f"{name}.json"))
+    preset: dict[str, tuple] = {runner.INIT_NODE: (test_pattern(TILE, TILE),)}
+    for node_id, node in workflow.items():
+        inputs = node["inputs"]
+        if node["class_type"] in ("DeforumAnimate", "DeforumLoadSettings"):
+            inputs.update(width=TILE, height=TILE)  # Load Settings' override wins over Animate
+            if name in MAX_FRAMES:
+                inputs["max_frames"] = MAX_FRAMES[name]
+        elif node["class_type"] == "DeforumDepthModel":
+            preset[node_id] = (FlatDepth(),)
+    return workflow, preset
+
+
+def render_twin(name: str, scratch: Path) -> Image.Image:
+    """Run the headless twin of `name` as a small motion preview; four of its frames."""
+    import deforum_comfy
+
+    from deforum_app import workflow_runner as runner
+
+    workflow, preset = _small_preview(name)
+    with _headless(scratch) as folder:
+        for node in workflow.values():
+            if node["class_type"] == "DeforumVideoInput":
+                write_clip(folder / "input" / node["inputs"]["video"])
+        reports = runner.run_workflow(workflow, deforum_comfy.NODE_CLASS_MAPPINGS, preset=preset)
+        (run_dir,) = [d for report in reports.values() for d in report.get("run_dir", [])]
+        frames = sorted((folder / "output" / run_dir).glob("frame_*.png"))
+        prompts = [r["prompts"] for r in reports.values() if "prompts" in r]
+        still = any(n["inputs"].get("animation_mode") == "None" for n in workflow.values())
+        tiles = []
+        for index in spread(len(frames)):
+            with Image.open(frames[index]) as frame:
+                label = _prompt_at(prompts[0], index) if still and prompts else f"frame {index}"
+                tiles.append((frame.convert("RGB"), label))
+    return grid(tiles)
+
+
+def _prompt_at(prompts: list[dict[str, Any]], frame: int) -> str:
+    """The positive prompt in effect at `frame`, shortened to fit a tile (stills are told
+    apart by their prompts: a preview renders the same picture for each)."""
+    text = next(p["positive"] for p in reversed(prompts) if p["frame"] <= frame)
+    return text if len(text) <= 28 else text[:27] + "…"
+
+
+def render_schedules(name: str) -> Image.Image:
+    """The schedules workflow (no twin): its Deforum Schedule node's plot, and below it the
+    key prompts of its Deforum Prompt Schedule node, both computed by those nodes."""
+    import deforum_comfy
+
+    classes = deforum_comfy.NODE_CLASS_MAPPINGS
+    workflow = json.loads((WORKFLOWS / f"{name}.json").read_text(encoding="utf-8"))
+    outputs: dict[str, Any] = {}
+    for node in workflow["nodes"]:
+        node_class = classes.get(node["type"])
+        if node_class is None:  # ComfyUI's PreviewImage
+            continue
+        widgets = dict(
+            zip(node_class.INPUT_TYPES()["required"], node["widgets_values"], strict=True)
+        )
+        outputs[node["type"]] = node_class().build(**widgets)
+    plot = outputs["DeforumSchedule"]["result"][1][0]
+    picture = Image.new("RGB", THUMBNAIL_SIZE, (24, 24, 28))
+    picture.paste(Image.fromarray((plot * 255).round().byte().numpy()), (0, 0))
+    draw, font = ImageDraw.Draw(picture), _font(17)
+    draw.text((16, TILE + 16), "prompt schedule", font=font, fill=(150, 190, 255))
+    for row, prompt in enumerate(outputs["DeforumPromptSchedule"]["ui"]["prompts"][:6]):
+        text = f"{prompt['frame']:>3}: {prompt['positive']}"
+        draw.text((16, TILE + 48 + 30 * row), text[:52], font=font, fill=(235, 235, 235))
+    return picture
+
+
+def thumbnail(name: str, scratch: Path) -> bytes:
+    """The JPEG thumbnail of workflows/<name>.json (scratch: a folder for the render)."""
+    has_twin = (WORKFLOWS / "headless" / f"{name}.json").is_file()
+    picture = render_twin(name, scratch) if has_twin else render_schedules(name)
+    buffer = BytesIO()
+    picture.save(buffer, "JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="workflow names (default: every workflow)")
+    parser.add_argument("--out", type=Path, default=WORKFLOWS, help="folder for the .jpg files")
+    arguments = parser.parse_args(argv)
+    names = arguments.names or sorted(path.stem for path in WORKFLOWS.glob("*.json"))
+    from deforum_core.files import atomic_write
+
+    for name in names:
+        with tempfile.TemporaryDirectory(prefix="deforum-thumbnail-") as scratch:
+            path = atomic_write(arguments.out / f"{name}.jpg", thumbnail(name, Path(scratch)))
+        print(f"{path} ({path.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
