@@ -54,12 +54,15 @@ class RunOutcome:
     report: tuple[ReportLine, ...]
 
 
+def _no_progress(done: int, total: int, label: str) -> None:
+    pass
+
+
 def run_settings_file(
-    request: RunRequest, *, log=print, progress: Progress | None = None
+    request: RunRequest, *, log=print, progress: Progress = _no_progress
 ) -> RunOutcome:
     """Import, check and render the settings file; log(line) tells what is going on and
     progress(done, total, label) how far the render and the encoding are."""
-    progress = progress or _no_progress
     imported = read_settings_file(request.settings)
     folders = [request.input, request.settings.parent]
     where = "the input folder or the settings file's folder"
@@ -87,10 +90,6 @@ def run_settings_file(
                               callbacks=callbacks)  # fmt: skip
     videos = _videos(loaded, result.run_dir, progress)
     return RunOutcome(result.run_dir, result.frames_written, videos, report)
-
-
-def _no_progress(done: int, total: int, label: str) -> None:
-    pass
 
 
 def _worth_saying(report: tuple[ReportLine, ...]) -> list[ReportLine]:

@@ -14,15 +14,14 @@ which has no twin, shows its schedule plot and prompt schedule.
     .venv/bin/python scripts/make_thumbnails.py deforum_2d # one, into workflows/
 
 The pictures are deterministic, the same bytes on every run: before torch loads, the script
-sets the kernels the tests pin (portable ATen code, one thread; see tests/reproducible), so
-tests/unit/test_templates.py can render one again and compare.
+pins the kernels as the tests do (tests/reproducible: portable ATen code, one thread, oneDNN
+off), so tests/unit/test_templates.py can render one again and compare.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -32,12 +31,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-# Before torch loads (it is imported lazily below): the kernels tests/reproducible pins.
-for _name, _value in {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE",
-                      "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}.items():  # fmt: skip
-    os.environ.setdefault(_name, _value)
-
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+from PIL import Image, ImageDraw, ImageFont
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO_ROOT / "workflows"
@@ -214,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     names = arguments.names or sorted(path.stem for path in WORKFLOWS.glob("*.json"))
     from deforum_core.files import atomic_write
 
+    arguments.out.mkdir(parents=True, exist_ok=True)
     for name in names:
         with tempfile.TemporaryDirectory(prefix="deforum-thumbnail-") as scratch:
             path = atomic_write(arguments.out / f"{name}.jpg", thumbnail(name, Path(scratch)))
@@ -221,5 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def pin_numerics() -> None:
+    """The kernels the tests render with (tests/reproducible), set before torch loads (it is
+    imported lazily, by the functions above), so that a test renders the same bytes."""
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "reproducible"))
+    import reproducible_numerics
+
+    reproducible_numerics.pin_numerics()
+
+
 if __name__ == "__main__":
+    pin_numerics()
     sys.exit(main())
