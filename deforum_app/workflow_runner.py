@@ -198,7 +198,7 @@ def run_workflow(
 
 def motion_preview(workflow: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The workflow without its diffusers: every Deforum Animate node renders the camera
-    motion (with coherence and noise) on an init image, linked to INIT_NODE unless it has
+    motion (with coherence and contrast) on an init image, linked to INIT_NODE unless it has
     one, and diffusion-only nodes are dropped."""
     diffusers = {
         node_id for node_id, node in workflow.items() if node["class_type"] in DIFFUSION_NODES

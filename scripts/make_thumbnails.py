@@ -4,7 +4,7 @@ ComfyUI (0.3.x, Vue frontend) lists every `workflows/*.json` of a custom-node fo
 template and asks for `<name>.jpg` beside it; without one the browser shows an empty card and
 logs an error. Each picture here is made by the pack's own engine, with no model weights: the
 workflow's headless twin (`workflows/headless/<name>.json`) runs as a motion preview (the
-camera, colour coherence, anti-blur and noise on the built-in test pattern, exactly as
+camera with colour coherence and contrast on the built-in test pattern, exactly as
 `deforum-comfy render --preview` does) at a small size, and four of its frames, from the
 start to the end of the run, make a 2x2 picture. Depth comes from flat depth (no weights
 ship with the pack), a video input from the test pattern panning; the schedules workflow,
