@@ -4,13 +4,18 @@ The digests guard every
 change that should not alter a picture: the UI workflows queued in each real ComfyUI as the
 frontend sends them (each generation samples in its own way, so each has its own digests),
 and their headless twins run by the `deforum-comfy` command, with the tiny models, shrunk
-through the workflows' own widgets. Each frame file (and depth map) is compared by its
-SHA-256, so a single changed byte fails.
+through the workflows' own widgets. Each frame (and depth map) is compared by the SHA-256 of
+its decoded pixels, so a single changed level fails, while a PNG encoder that packs the same
+pixels differently does not.
 
-The renders run with numerics pinned to give the same bytes on every x86-64 CPU
-(tests/reproducible/reproducible_numerics.py, loaded by conftest.py). Run with
-DEFORUM_RECORD_DIGESTS=1 to record the digests anew; do that only for a change that
-is meant to alter the pictures, and say so in the commit.
+The renders run with numerics pinned (tests/reproducible/reproducible_numerics.py, loaded by
+conftest.py) and with the package versions of .ci/constraints.txt, which .ci/setup installs:
+the digests are those of CI's machine, where they are recorded. Another CPU can still differ
+in the last bits of a float, which the diffusion then carries into the pictures; measured on
+2026-12-04, an Intel Xeon (Sapphire Rapids) differs from the AMD EPYC of the earlier record in
+every img2img frame and in the PNG bytes of the 512 px test pattern. Run with
+DEFORUM_RECORD_DIGESTS=1 to record the digests anew; do that only for a change that is meant to
+alter the pictures, and say so in the commit.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from deforum_core import parse_schedule
 from deforum_core.plot import plot_schedule
 
 GOLDEN = REPO_ROOT / "tests" / "golden" / "render_digests.json"
+CONSTRAINTS = REPO_ROOT / ".ci" / "constraints.txt"
 RECORD = os.environ.get("DEFORUM_RECORD_DIGESTS") == "1"
 WORKFLOWS = REPO_ROOT / "workflows"
 HEADLESS = WORKFLOWS / "headless"
@@ -56,10 +62,17 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def pixels_digest(path: Path) -> str:
+    """The digest of a picture file's pixels, with their shape and depth (8 or 16 bits)."""
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert pixels is not None, f"{path.name} is not a readable picture"
+    return digest(f"{pixels.shape} {pixels.dtype}".encode() + pixels.tobytes())
+
+
 def run_digests(folder: Path) -> dict[str, str]:
-    """The digest of every frame and depth map file of a run folder, by file name."""
+    """The pixel digest of every frame and depth map of a run folder, by file name."""
     files = sorted([*folder.glob("frame_*.png"), *folder.glob("depth_*.png")])
-    return {path.name: digest(path.read_bytes()) for path in files}
+    return {path.name: pixels_digest(path) for path in files}
 
 
 def check(name: str, found: Mapping[str, str]) -> None:
@@ -78,8 +91,8 @@ def check(name: str, found: Mapping[str, str]) -> None:
 
 
 def test_every_process_renders_with_the_pinned_numerics() -> None:
-    """The digests hold on any x86-64 CPU only with tests/reproducible's kernels, in this
-    process and in those it starts (the command line, the ComfyUI servers)."""
+    """The digests hold only with tests/reproducible's kernels, in this process and in those
+    it starts (the command line, the ComfyUI servers): each kernel choice alone moves frames."""
     import torch
 
     probe = ("import torch; print(torch.backends.mkldnn.enabled, torch.get_num_threads(), "
@@ -90,6 +103,17 @@ def test_every_process_renders_with_the_pinned_numerics() -> None:
             torch.backends.cpu.get_cpu_capability()]  # fmt: skip
     assert started == here == ["False", "1", "DEFAULT"]
     assert os.environ["MKL_CBWR"] == "COMPATIBLE"
+
+
+def test_the_packages_are_the_recorded_versions() -> None:
+    """A package release that changes a picture (OpenCV 5.1 drew lines anew) must not turn the
+    digests red on its own: the tests run with the versions of .ci/constraints.txt."""
+    from importlib.metadata import version
+
+    pins = dict(line.split("==") for line in CONSTRAINTS.read_text(encoding="utf-8").split()
+                if "==" in line)  # fmt: skip
+    for package in ("torch", "numpy", "opencv-python", "diffusers", "transformers", "safetensors"):
+        assert version(package) == pins[package], f"{package}: run bash .ci/setup"
 
 
 # -- headless twins, through the command line -------------------------------------------------

@@ -1,6 +1,6 @@
-"""The same bytes on every x86-64 CPU: the numerics the tests render with.
+"""The numerics the tests render with: the same kernels whatever the CPU offers.
 
-The render digests (tests/golden/render_digests.json) fail on a byte of difference, and torch
+The render digests (tests/golden/render_digests.json) fail on a level of difference, and torch
 picks its kernels by the CPU it runs on: ATen's vectorised code by instruction set (AVX2,
 AVX-512), oneDNN's convolutions by instruction set and cache sizes, MKL by vendor, and
 reductions split by the thread count. Measured on one machine with the tiny models: each of
