@@ -320,7 +320,7 @@ DEFAULT_PROMPTS = (
 @dataclass(frozen=True)
 class PromptTexts(ParameterTable):
     """Deforum's animation prompts and the global texts around them, as written (the
-    Deforum Prompt Schedule node's texts)."""
+    Deforum Prompts node's texts)."""
 
     prompts: str = text_param(
         DEFAULT_PROMPTS,

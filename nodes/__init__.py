@@ -1,7 +1,9 @@
 """Node registry: every node class of the pack, keyed by its public node id.
 
 Node ids and the order of each node's widgets are a public contract: saved workflows
-refer to nodes by id and store widget values by position. Never rename or reorder.
+refer to nodes by id and store widget values by position. Never rename or reorder: a node
+that must change gets a new id, and the old one stays, marked DEPRECATED (the newer frontend
+then hides it from search), so that saved workflows still load.
 """
 
 from .animation_nodes import DeforumAnimate, DeforumVideo
@@ -12,13 +14,14 @@ from .image_nodes import DeforumAddNoise, DeforumColorMatch, DeforumEnhanceImage
 from .mask_nodes import DeforumMask
 from .motion_nodes import DeforumMotion2D, DeforumMotion3D
 from .routes import register_routes
-from .schedule_nodes import DeforumPromptSchedule, DeforumSchedule
+from .schedule_nodes import DeforumPrompts, DeforumPromptSchedule, DeforumSchedule
 from .settings_nodes import DeforumExportSettings, DeforumLoadSettings
 from .video_nodes import DeforumVideoInput
 
 NODE_CLASS_MAPPINGS = {
     "DeforumSchedule": DeforumSchedule,
-    "DeforumPromptSchedule": DeforumPromptSchedule,
+    "DeforumPrompts": DeforumPrompts,
+    "DeforumPromptSchedule": DeforumPromptSchedule,  # deprecated: saved workflows still load
     "DeforumMotion2D": DeforumMotion2D,
     "DeforumMotion3D": DeforumMotion3D,
     "DeforumColorCoherence": DeforumColorCoherence,
@@ -43,7 +46,8 @@ NODE_CLASS_MAPPINGS = {
 
 NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumSchedule": "Deforum Schedule",
-    "DeforumPromptSchedule": "Deforum Prompt Schedule",
+    "DeforumPrompts": "Deforum Prompts",
+    "DeforumPromptSchedule": "Deforum Prompt Schedule (deprecated: use Deforum Prompts)",
     "DeforumMotion2D": "Deforum Motion 2D",
     "DeforumMotion3D": "Deforum Motion 3D",
     "DeforumColorCoherence": "Deforum Color Coherence",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -73,6 +74,15 @@ class DeforumAnimate:
         "init image."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "animation",
+        "cadence",
+        "loop",
+        "deforum",
+        "render",
+        "frames",
+        "keyframe",
+    ]
     FUNCTION = "animate"
     OUTPUT_NODE = True
     RETURN_TYPES = ("DEFORUM_RUN", "IMAGE", "IMAGE")
@@ -95,7 +105,7 @@ class DeforumAnimate:
         before_settings = {name: appended.pop(name) for name in cls.APPENDED_BEFORE_SETTINGS}
         return {
             "required": {
-                "prompts": ("DEFORUM_PROMPTS", {"tooltip": "From a Deforum Prompt Schedule."}),
+                "prompts": ("DEFORUM_PROMPTS", {"tooltip": "From Deforum Prompts."}),
                 **widgets(AnimationSettings),
                 "run_name": (
                     "STRING",
@@ -233,6 +243,15 @@ class DeforumVideo:
         "frame, with an optional sound track from ComfyUI's input folder."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "mp4",
+        "video",
+        "ffmpeg",
+        "gif",
+        "webm",
+        "encode",
+        "animation",
+    ]
     FUNCTION = "assemble"
     OUTPUT_NODE = True
     RETURN_TYPES = ("STRING",)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from deforum_core.stages import ColorCoherenceStage, EnhanceStage, NoiseStage
 
 from .widgets import schedule_validator, widgets
@@ -18,6 +20,14 @@ class DeforumColorCoherence:
         "after it too with match_after_diffusion."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "color coherence",
+        "colour coherence",
+        "color match",
+        "flicker",
+        "lab",
+        "hsv",
+    ]
     FUNCTION = "build"
     RETURN_TYPES = ("DEFORUM_COLOR",)
     RETURN_NAMES = ("color_coherence",)
@@ -42,6 +52,13 @@ class DeforumEnhance:
 
     DESCRIPTION = "Contrast and anti-blur (unsharp mask) applied to each frame before diffusion."
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "contrast",
+        "anti-blur",
+        "sharpen",
+        "unsharp mask",
+        "enhance",
+    ]
     FUNCTION = "build"
     RETURN_TYPES = ("DEFORUM_ENHANCE",)
     RETURN_NAMES = ("enhance",)
@@ -65,6 +82,7 @@ class DeforumNoise:
         "Gaussian shaped by fractal Perlin noise."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = ["noise", "perlin", "gaussian noise", "noise schedule"]
     FUNCTION = "build"
     RETURN_TYPES = ("DEFORUM_NOISE",)
     RETURN_NAMES = ("noise",)

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -166,6 +167,13 @@ class DeforumDepthModel:
         "code) and .safetensors copies load as published; nothing is downloaded."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "depth",
+        "midas",
+        "depth anything",
+        "3d",
+        "depth model loader",
+    ]
     FUNCTION = "load"
     RETURN_TYPES = ("DEFORUM_DEPTH_MODEL",)
     RETURN_NAMES = ("depth_model",)
@@ -238,6 +246,7 @@ class DeforumEstimateDepth:
         "(its camera depth is 2 minus this value)."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = ["depth", "depth map", "midas", "depth anything"]
     FUNCTION = "estimate"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("depth",)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from deforum_core.diffusion.backend import (
     DiffusionBackend,
@@ -34,6 +34,13 @@ class DeforumDiffuser:
         "ComfyUI's own sampler with the chosen sampler and scheduler."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "diffuser",
+        "sampler",
+        "img2img",
+        "checkpoint",
+        "animation",
+    ]
     FUNCTION = "build"
     RETURN_TYPES = ("DEFORUM_DIFFUSER",)
     RETURN_NAMES = ("diffuser",)
@@ -87,6 +94,12 @@ class DeforumDiffusersLoader:
         "checkpoints folder or a path (a file or a diffusers folder), offline."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "diffusers",
+        "checkpoint loader",
+        "model loader",
+        "sampler",
+    ]
     FUNCTION = "load"
     RETURN_TYPES = ("DEFORUM_DIFFUSER",)
     RETURN_NAMES = ("diffuser",)
@@ -153,6 +166,7 @@ class DeforumImg2Img:
         "height. With a prompt schedule the frame's prompts (and their blend) are used."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = ["img2img", "txt2img", "diffuse", "strength", "sampler"]
     FUNCTION = "diffuse"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("image",)

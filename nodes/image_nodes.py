@@ -3,6 +3,8 @@ the Deforum loop uses."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 
 from deforum_core.color import COLOR_SPACES
@@ -28,6 +30,14 @@ class DeforumWarp2D:
         "applied again to each result, previewing the camera path without diffusion."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "zoom",
+        "pan",
+        "rotate",
+        "warp",
+        "2d motion",
+        "camera path",
+    ]
     FUNCTION = "warp"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("image",)
@@ -77,6 +87,12 @@ class DeforumColorMatch:
 
     DESCRIPTION = "Per-channel histogram matching of an image to a reference, in RGB, HSV or LAB."
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "color match",
+        "colour match",
+        "histogram",
+        "color transfer",
+    ]
     FUNCTION = "match"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("image",)
@@ -106,6 +122,7 @@ class DeforumEnhanceImage:
 
     DESCRIPTION = "Applies a Deforum Enhance setting's contrast and anti-blur for one frame."
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = ["contrast", "sharpen", "anti-blur", "unsharp mask"]
     FUNCTION = "apply"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("image",)
@@ -134,6 +151,7 @@ class DeforumAddNoise:
 
     DESCRIPTION = "Adds a Deforum Noise setting's noise for one frame, reproducible from the seed."
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = ["noise", "perlin", "add noise", "grain"]
     FUNCTION = "apply"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("image",)

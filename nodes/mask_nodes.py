@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from deforum_core.stages.mask import MaskStage
 
 from .widgets import widgets
@@ -19,6 +21,13 @@ class DeforumMask:
         "so it stays exact; use_noise_mask adds noise only where the frame is diffused."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "mask",
+        "inpaint",
+        "mask video",
+        "overlay mask",
+        "noise mask",
+    ]
     FUNCTION = "build"
     RETURN_TYPES = ("DEFORUM_MASK",)
     RETURN_NAMES = ("mask",)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from deforum_core.stages import Motion2DStage, Motion3DStage
 from deforum_core.stages.motion2d import PINHOLE
 
@@ -18,6 +20,15 @@ class DeforumMotion2D:
         "pixels, and an optional perspective flip, each a keyframe schedule."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "zoom",
+        "pan",
+        "rotate",
+        "camera",
+        "2d motion",
+        "translation",
+        "perspective flip",
+    ]
     FUNCTION = "build"
     RETURN_TYPES = ("DEFORUM_MOTION",)
     RETURN_NAMES = ("motion",)
@@ -48,6 +59,15 @@ class DeforumMotion3D:
         "Animate and choose animation_mode 3D."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "camera",
+        "3d",
+        "3d motion",
+        "depth warp",
+        "fov",
+        "rotation",
+        "translation z",
+    ]
     FUNCTION = "build"
     RETURN_TYPES = ("DEFORUM_MOTION",)
     RETURN_NAMES = ("motion",)

@@ -1,6 +1,11 @@
-"""Schedule nodes: a keyframe string or a prompt schedule in, per-frame values out."""
+"""Schedule nodes: a keyframe string or a prompt schedule in, per-frame values out.
+
+Deforum Prompts replaced Deforum Prompt Schedule, whose max_frames, s_value and fps fed only
+its own summary; the old id stays, deprecated, for saved workflows."""
 
 from __future__ import annotations
+
+from typing import Any, ClassVar
 
 from deforum_core.keyframes import INTERPOLATIONS, parse_schedule
 from deforum_core.plot import plot_schedule
@@ -8,7 +13,7 @@ from deforum_core.prompts import PromptTexts
 from deforum_core.render.budget import check_evaluation_cost
 from deforum_core.summaries import prompt_summary, schedule_values
 
-from .widgets import FPS, FRAME_COUNT, MAX_FRAMES, S_VALUE, queue_check, widgets
+from .widgets import FPS, FRAME_COUNT, MAX_FRAMES, S_VALUE, Widget, queue_check, widgets
 
 CATEGORY = "Deforum/schedules"
 
@@ -21,6 +26,14 @@ class DeforumSchedule:
         "Numeric keys are interpolated, expression keys re-evaluated on each frame."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "keyframe",
+        "schedule",
+        "curve",
+        "keyframe string",
+        "expression",
+        "plot",
+    ]
     FUNCTION = "build"
     RETURN_TYPES = ("DEFORUM_SCHEDULE", "IMAGE")
     RETURN_NAMES = ("schedule", "plot")
@@ -38,6 +51,7 @@ class DeforumSchedule:
                     {
                         "multiline": True,
                         "dynamicPrompts": False,
+                        "deforum_schedule": True,  # the page's schedule editor shows it
                         "default": "0:(1.0025+0.002*sin(1.25*3.14*t/30))",
                         "tooltip": "Deforum keyframes `frame:(value)`, separated by commas. Values "
                         "may use t, max_f, s, fps, pi, e and math functions.",
@@ -82,31 +96,45 @@ class DeforumSchedule:
         return {"ui": {"values": values}, "result": (parsed, plot.unsqueeze(0))}
 
 
-class DeforumPromptSchedule:
-    """Deforum's animation prompts keyed by frame, with global positive and negative text."""
+# What a Deforum Prompts summary assumes, the node having no frame count, seed or fps of its
+# own: Animate's defaults, which the page's summary route (nodes/routes.py) and the page itself
+# (web/js) also fall back to when no Animate tells them the render's.
+SUMMARY_FRAMES: int = FRAME_COUNT.default
+SUMMARY_SEED: int = S_VALUE[1]["default"]
+SUMMARY_FPS: float = FPS[1]["default"]
+
+
+class DeforumPrompts:
+    """Deforum's animation prompts keyed by frame, with global positive and negative text.
+    It has no frame count, seed or fps: those are the rendering node's, so none can disagree."""
 
     DESCRIPTION = (
         'Prompts keyed by frame, as Deforum JSON ({"0": "a cat", "30": "a dog"}) or one '
         "`frame: prompt` per line. Text after --neg is the negative prompt; `math` in "
-        "backticks is evaluated on every frame."
+        "backticks is evaluated on every frame, with the frame count, seed and fps of the "
+        "node it feeds (Deforum Animate, Deforum Img2Img)."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "prompt schedule",
+        "keyframe",
+        "prompts",
+        "animation prompts",
+        "negative",
+    ]
     FUNCTION = "build"
     RETURN_TYPES = ("DEFORUM_PROMPTS",)
     RETURN_NAMES = ("prompts",)
     OUTPUT_TOOLTIPS = ("The prompt schedule, evaluated per frame by the Deforum loop.",)
 
     @classmethod
-    def INPUT_TYPES(cls):
+    def INPUT_TYPES(cls) -> dict[str, dict[str, Widget]]:
         texts = widgets(PromptTexts)
         return {
             "required": {
                 "prompts": texts["prompts"],
-                "max_frames": MAX_FRAMES,
                 "positive": texts["positive"],
                 "negative": texts["negative"],
-                "s_value": S_VALUE,
-                "fps": FPS,
             }
         }
 
@@ -117,7 +145,54 @@ class DeforumPromptSchedule:
         texts = {"prompts": prompts, "positive": positive, "negative": negative}
         PromptTexts(**{name: text for name, text in texts.items() if isinstance(text, str)}).parse()
 
-    def build(self, prompts, max_frames, positive, negative, s_value, fps):
-        parsed = PromptTexts(prompts, positive, negative).parse()
-        summary = prompt_summary(parsed, max_frames, seed=s_value, fps=fps)
-        return {"ui": summary, "result": (parsed,)}
+    def build(self, prompts: str, positive: str, negative: str) -> dict[str, Any]:
+        return prompts_output(prompts, positive, negative)
+
+
+class DeforumPromptSchedule(DeforumPrompts):
+    """The first release's prompt node, kept so that saved workflows load: Deforum Prompts
+    with max_frames, s_value and fps, which shape only its summary (Animate renders with its
+    own)."""
+
+    DEPRECATED = True  # the newer frontend hides it from search and badges it
+    DESCRIPTION = (
+        "Replaced by Deforum Prompts, kept for saved workflows. Its max_frames, s_value and fps "
+        "only shape the key prompts it shows: the render uses Deforum Animate's. "
+        + DeforumPrompts.DESCRIPTION
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, dict[str, Widget]]:
+        texts = super().INPUT_TYPES()["required"]
+        return {  # the first release's order: saved workflows store widget values by position
+            "required": {
+                "prompts": texts["prompts"],
+                "max_frames": MAX_FRAMES,
+                "positive": texts["positive"],
+                "negative": texts["negative"],
+                "s_value": S_VALUE,
+                "fps": FPS,
+            }
+        }
+
+    def build(  # the old inputs, in their saved order
+        self, prompts: str, max_frames: int, positive: str, negative: str, s_value: int,
+        fps: float,
+    ) -> dict[str, Any]:  # fmt: skip
+        return prompts_output(prompts, positive, negative, max_frames=max_frames, seed=s_value,
+                              fps=fps)  # fmt: skip
+
+
+def prompts_output(
+    prompts: str,
+    positive: str,
+    negative: str,
+    *,
+    max_frames: int = SUMMARY_FRAMES,
+    seed: int = SUMMARY_SEED,
+    fps: float = SUMMARY_FPS,
+) -> dict[str, Any]:
+    """What both prompt nodes return: the parsed schedule, and its key prompts over
+    max_frames frames (the `prompts` the page's one-line summary counts)."""
+    parsed = PromptTexts(prompts, positive, negative).parse()
+    return {"ui": prompt_summary(parsed, max_frames, seed=seed, fps=fps), "result": (parsed,)}

@@ -7,6 +7,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from deforum_core.errors import DeforumError
 from deforum_core.render.run_folders import check_plain_name
@@ -91,6 +92,13 @@ class DeforumLoadSettings:
         "input folder by name."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "settings file",
+        "import",
+        "deforum settings",
+        "a1111",
+        "load settings",
+    ]
     FUNCTION = "load"
     RETURN_TYPES = ("DEFORUM_SETTINGS", "DEFORUM_PROMPTS", "DEFORUM_MOTION", "DEFORUM_COLOR",
                     "DEFORUM_ENHANCE", "DEFORUM_NOISE", "STRING")  # fmt: skip
@@ -186,6 +194,12 @@ class DeforumExportSettings:
         "for frame."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "settings file",
+        "export",
+        "deforum settings",
+        "save settings",
+    ]
     FUNCTION = "export"
     OUTPUT_NODE = True
     RETURN_TYPES = ("STRING",)

@@ -8,6 +8,8 @@ VideoHelperSuite) works too. The inputs keep Deforum's names.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from deforum_core.errors import DeforumError
 from deforum_core.fingerprint import file_fingerprint
 from deforum_core.video_source import FrameSelection, ImageBatch, VideoFile
@@ -34,6 +36,14 @@ class DeforumVideoInput:
         "count then follows the video."
     )
     CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "video input",
+        "video",
+        "mp4",
+        "load video",
+        "frames",
+        "ffmpeg",
+    ]
     FUNCTION = "load"
     RETURN_TYPES = ("DEFORUM_VIDEO", "IMAGE", "INT", "FLOAT")
     RETURN_NAMES = ("video", "first_frame", "frame_count", "fps")

@@ -17,6 +17,9 @@ from deforum_core.render import AnimationSettings
 from deforum_core.render.budget import check_evaluation_cost
 
 Widget = tuple[Any, dict[str, Any]]
+# A schedule stays a one-line widget (its saved value is unchanged); the page's schedule
+# editor (web/js/schedule_editor.js) finds it by the mark and shows its whole text and curve.
+SCHEDULE_OPTIONS = {"multiline": False, "deforum_schedule": True}
 _TYPES = {SCHEDULE: "STRING", INT: "INT", FLOAT: "FLOAT", BOOL: "BOOLEAN"}
 
 
@@ -28,7 +31,7 @@ def widget(declared: Param) -> Widget:
         if declared.step is not None:
             options["step"] = declared.step
     if declared.kind == SCHEDULE:
-        options["multiline"] = False
+        options.update(SCHEDULE_OPTIONS)
     elif declared.multiline:
         options.update(multiline=True, dynamicPrompts=False)  # keep Deforum's braces intact
     options["tooltip"] = declared.tooltip

@@ -166,7 +166,7 @@ def _prompt_at(prompts: list[dict[str, Any]], frame: int) -> str:
 
 def render_schedules(name: str) -> Image.Image:
     """The schedules workflow (no twin): its Deforum Schedule node's plot, and below it the
-    key prompts of its Deforum Prompt Schedule node, both computed by those nodes."""
+    key prompts of its Deforum Prompts node, both computed by those nodes."""
     import deforum_comfy
 
     classes = deforum_comfy.NODE_CLASS_MAPPINGS
@@ -185,7 +185,7 @@ def render_schedules(name: str) -> Image.Image:
     picture.paste(Image.fromarray((plot * 255).round().byte().numpy()), (0, 0))
     draw, font = ImageDraw.Draw(picture), _font(17)
     draw.text((16, TILE + 16), "prompt schedule", font=font, fill=(150, 190, 255))
-    for row, prompt in enumerate(outputs["DeforumPromptSchedule"]["ui"]["prompts"][:6]):
+    for row, prompt in enumerate(outputs["DeforumPrompts"]["ui"]["prompts"][:6]):
         text = f"{prompt['frame']:>3}: {prompt['positive']}"
         draw.text((16, TILE + 48 + 30 * row), text[:52], font=font, fill=(235, 235, 235))
     return picture

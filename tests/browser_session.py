@@ -62,8 +62,11 @@ _LOAD_WORKFLOW = """async (workflow) => {
         unregistered: window.app.graph._nodes
             .filter((node) => !(node.type in LiteGraph.registered_node_types))
             .map((node) => node.type),
-        widgets: Object.fromEntries(window.app.graph._nodes.map(
-            (node) => [node.id, (node.widgets ?? []).map((widget) => widget.value)])),
+        // the pack's display widgets (editor, summaries, previews) hold no value
+        widgets: Object.fromEntries(window.app.graph._nodes.map((node) => [node.id,
+            (node.widgets ?? [])
+                .filter((w) => !(w.serialize === false && w.name?.startsWith("deforum_")))
+                .map((widget) => widget.value)])),
         serialized: window.app.graph.serialize(),
         queued: (await window.app.graphToPrompt()).output,
     };
@@ -103,6 +106,27 @@ def api_prompt(queued: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Every node's area on the canvas, its title bar included.
+_LAYOUT = """() => window.app.graph._nodes.map((node) => ({
+    id: node.id, type: node.type, pos: [...node.pos], size: [...node.size],
+    title: window.LiteGraph.NODE_TITLE_HEIGHT ?? 30,
+}))"""
+
+
+def overlaps(boxes: list[dict]) -> list[tuple[int, int]]:
+    """The pairs of nodes whose areas (title bar included) cross."""
+    found = []
+    for index, a in enumerate(boxes):
+        for b in boxes[index + 1 :]:
+            ax, ay = a["pos"][0], a["pos"][1] - a["title"]
+            bx, by = b["pos"][0], b["pos"][1] - b["title"]
+            if (ax < bx + b["size"][0] and bx < ax + a["size"][0]
+                    and ay < by + b["size"][1] + b["title"]
+                    and by < ay + a["size"][1] + a["title"]):  # fmt: skip
+                found.append((a["id"], b["id"]))
+    return found
+
+
 @dataclass
 class BrowserSession:
     """An open ComfyUI page plus everything it logged and fetched since loading."""
@@ -127,6 +151,20 @@ class BrowserSession:
         assert graph_essentials(saved) == graph_essentials(original)
         if self.generation == "comfyui-2024":
             assert json.loads(json.dumps(saved)) == original
+
+    def overlaps(self) -> list[tuple[int, int]]:
+        """The pairs of node ids whose areas cross in the open graph, once its layout has
+        settled (the Vue renderer measures and rescales its nodes after loading)."""
+        boxes = self.page.evaluate(_LAYOUT)
+        for _ in range(20):
+            self.page.wait_for_timeout(300)
+            settled, boxes = boxes, self.page.evaluate(_LAYOUT)
+            if settled == boxes:
+                break
+        return overlaps(boxes)
+
+    def node_sizes(self) -> dict[int, list[float]]:
+        return {box["id"]: box["size"] for box in self.page.evaluate(_LAYOUT)}
 
     def console_errors(self) -> list[str]:
         """Console errors, except what the frontend logs without the pack (FRONTEND_NOISE)."""

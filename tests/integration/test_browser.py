@@ -179,7 +179,7 @@ def test_typing_a_schedule_shows_its_summary_or_its_error(browser: BrowserSessio
     workflow = load_workflow(SCHEDULE_WORKFLOW)
     browser.load_workflow(workflow)
     (schedule,) = [node for node in workflow["nodes"] if node["type"] == "DeforumSchedule"]
-    (prompts,) = [node for node in workflow["nodes"] if node["type"] == "DeforumPromptSchedule"]
+    (prompts,) = [node for node in workflow["nodes"] if node["type"] == "DeforumPrompts"]
     summary = "(id) => window.app.graph.getNodeById(id).deforumSummary ?? ''"
 
     def shown(node_id: int, starts: str) -> str:

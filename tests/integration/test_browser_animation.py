@@ -105,14 +105,15 @@ BUILD_PREVIEW_GRAPH = """async ([pngBase64, frames, runName]) => {
     };
     const link = (from, output, to, input) =>
         from.connect(from.findOutputSlot(output), to, to.findInputSlot(input));
-    const image = add("LoadImage", [20, 20], { image: uploaded.name });
-    const prompts = add("DeforumPromptSchedule", [20, 400], { prompts: "0: a lake" });
-    const motion = add("DeforumMotion2D", [360, 20], { zoom: "0:(1.05)", angle: "0:(2)" });
-    const animate = add("DeforumAnimate", [760, 20], {
+    const below = (node) => [node.pos[0], node.pos[1] + node.size[1] + 60];
+    const prompts = add("DeforumPromptSchedule", [20, 40], { prompts: "0: a lake" });
+    const image = add("LoadImage", [20, 800], { image: uploaded.name });
+    const motion = add("DeforumMotion2D", [520, 40], { zoom: "0:(1.05)", angle: "0:(2)" });
+    const animate = add("DeforumAnimate", [1020, 40], {
         max_frames: frames, width: 64, height: 64, base_seed: 5, run_name: runName,
     });
-    const mp4 = add("DeforumVideo", [1160, 20], { video_format: "mp4" });
-    const gif = add("DeforumVideo", [1160, 420], { video_format: "gif", filename: "preview" });
+    const mp4 = add("DeforumVideo", [1520, 40], { video_format: "mp4" });
+    const gif = add("DeforumVideo", below(mp4), { video_format: "gif", filename: "preview" });
     link(image, "IMAGE", animate, "init_image");
     link(prompts, "prompts", animate, "prompts");
     link(motion, "motion", animate, "motion");
@@ -157,6 +158,8 @@ PREVIEW_STATE = (
                  autoplay: video.autoplay, visible: element(ids.mp4).offsetParent !== null },
         gif: gif.src,
         lastFrame: lastFrame(graph.getNodeById(ids.animate)).src,
+        seedLine: graph.getNodeById(ids.animate).widgets
+            .find((w) => w.name === "deforum_seed").element.textContent,
     };
 }"""
 )
@@ -177,10 +180,19 @@ def test_video_node_previews_the_rendered_video(
     built = browser.page.evaluate(BUILD_PREVIEW_GRAPH, [png, PREVIEW_FRAMES, run_name])
     ids = built["ids"]
 
+    sizes_before = browser.node_sizes()
     browser.page.evaluate("async () => { await window.app.queuePrompt(0, 1); }")
     browser.page.wait_for_function(PREVIEWS_READY, arg=ids, timeout=TIMEOUT_MS)
     state = browser.page.evaluate(PREVIEW_STATE, ids)
     browser.page.screenshot(path=str(browser.screenshot_dir / "video_preview.png"))
+
+    # the video previews had their room from the start: they stay inside their nodes (the
+    # Animate node grows to show its last frame, as ComfyUI's image outputs do), no overlap
+    sizes = browser.node_sizes()
+    assert [sizes[ids["mp4"]], sizes[ids["gif"]]] == [sizes_before[ids["mp4"]],
+                                                      sizes_before[ids["gif"]]]  # fmt: skip
+    assert browser.overlaps() == []
+    assert state["seedLine"] == "rendered with seed 5"
 
     video = state["video"]
     assert video["controls"] and video["loop"] and video["muted"] and video["autoplay"]

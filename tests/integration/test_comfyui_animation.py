@@ -81,6 +81,18 @@ def frame_names(count: int) -> list[str]:
     return [f"frame_{index:05d}.png" for index in range(count)]
 
 
+def saved_settings(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+
+
+def cached_nodes(entry: Mapping[str, Any]) -> set[str]:
+    """Nodes whose outputs ComfyUI reused instead of running them (its execution_cached
+    message, which both generations record in the history entry)."""
+    (nodes,) = [data["nodes"] for event, data in entry["status"]["messages"]
+                if event == "execution_cached"]  # fmt: skip
+    return set(nodes)
+
+
 def file_version(path: Path) -> tuple[int, bytes]:
     return path.stat().st_mtime_ns, path.read_bytes()
 
@@ -277,7 +289,7 @@ def test_2d_workflow_renders_frames_settings_and_video(
         {"filename": frame_names(FRAMES_2D)[-1], "subfolder": animate_ui["run_dir"][0],
          "type": "output"},
     ]  # fmt: skip
-    settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+    settings = saved_settings(folder)
     assert animate_ui["seed"] == [settings["base_seed"]] == [1234]
     assert settings["diffusion_cadence"] == 3 and settings["max_frames"] == FRAMES_2D
     diffuser = settings["diffuser"]
@@ -315,6 +327,42 @@ def test_2d_workflow_renders_the_same_frames_again(
     assert list(second) == frame_names(FRAMES_2D)
     assert second == first
     assert len(set(first.values())) == FRAMES_2D  # a real animation, not one frame repeated
+
+
+def test_seed_minus_one_is_a_new_run_per_queue_and_a_fixed_seed_stays_cached(
+    comfyui_server: ComfyServer, object_info: dict, checkpoint: str
+) -> None:
+    """base_seed -1 draws a seed on every queue of the same prompt, shown on the node and
+    recorded in settings.json; a fixed seed is cached like any ComfyUI node (issue 12)."""
+    runs = comfyui_server.output_dir / "deforum"
+    drawn = shrunk_workflow(WORKFLOW_2D, object_info, "anim_drawn", max_frames=2, base_seed=-1)
+    animate_id = str(node_of(drawn, "DeforumAnimate")["id"])
+
+    entries = [queue_workflow(comfyui_server, drawn, object_info) for _ in range(2)]
+
+    uis = [entry["outputs"][animate_id] for entry in entries]
+    folders = [run_folder(comfyui_server, ui) for ui in uis]
+    assert sorted(runs.glob("anim_drawn_*")) == folders  # two runs, one folder each
+    seeds = [saved_settings(folder)["base_seed"] for folder in folders]
+    assert [ui["seed"] for ui in uis] == [[seed] for seed in seeds]
+    assert all(0 <= seed < 2**32 for seed in seeds)  # the drawn seed is recorded, not -1
+    assert seeds[0] != seeds[1]  # secrets.randbelow(2**32): a repeat is a 1 in 4e9 chance
+    assert animate_id not in cached_nodes(entries[1])
+
+    fixed = copy.deepcopy(drawn)
+    set_widgets(fixed, object_info, "DeforumAnimate", run_name="anim_fixed", base_seed=1234)
+    first = queue_workflow(comfyui_server, fixed, object_info)
+    (folder,) = runs.glob("anim_fixed_*")
+    settings = file_version(folder / "settings.json")
+    again = queue_workflow(comfyui_server, fixed, object_info)
+
+    assert animate_id not in cached_nodes(first)
+    assert animate_id in cached_nodes(again)  # not run again: no new folder, same files
+    assert list(runs.glob("anim_fixed_*")) == [folder]
+    assert file_version(folder / "settings.json") == settings
+    assert saved_settings(folder)["base_seed"] == 1234
+    assert first["outputs"][animate_id]["seed"] == [1234]
+    assert again["outputs"][animate_id] == first["outputs"][animate_id]  # the node still shows it
 
 
 def test_still_workflow_writes_four_frames_and_a_gif(

@@ -32,6 +32,8 @@ pytestmark = pytest.mark.comfyui
 # Widget order is a public contract: saved workflows store widget values by position.
 WIDGET_ORDER = {
     "DeforumSchedule": ["schedule", "max_frames", "interpolation", "s_value", "fps", "name"],
+    "DeforumPrompts": ["prompts", "positive", "negative"],
+    # deprecated (replaced by Deforum Prompts), kept for the workflows saved with it
     "DeforumPromptSchedule": ["prompts", "max_frames", "positive", "negative", "s_value", "fps"],
 }
 SCHEDULE_WORKFLOW = REPO_ROOT / "workflows" / "deforum_schedules.json"
@@ -118,6 +120,35 @@ def test_object_info_lists_every_node(
         assert info["output"] == list(node_class.RETURN_TYPES)
 
 
+def server_code(server: ComfyServer) -> str:
+    """The running ComfyUI's own server.py: what its /object_info sends is read there."""
+    return (server.root / "server.py").read_text(encoding="utf-8")
+
+
+def test_object_info_passes_on_search_aliases_and_deprecation_where_the_server_does(
+    comfyui_server: ComfyServer, object_info: dict, pack: Any
+) -> None:
+    """Servers that read SEARCH_ALIASES and DEPRECATED off a node class send them as
+    `search_aliases` (searched by the frontend's node search) and `deprecated` (hidden from
+    search, badged); older ones send neither, and the pack loads there all the same."""
+    code = server_code(comfyui_server)
+    sends_aliases, sends_deprecated = "SEARCH_ALIASES" in code, "DEPRECATED" in code
+    if comfyui_server.generation.name == "comfyui-2025":
+        assert sends_deprecated  # 0.3.75 sends deprecated (search_aliases came later)
+    for node_id, node_class in pack.NODE_CLASS_MAPPINGS.items():
+        info = object_info[node_id]
+        if sends_aliases:
+            assert info["search_aliases"] == node_class.SEARCH_ALIASES, node_id
+        else:
+            assert "search_aliases" not in info, node_id
+        deprecated = getattr(node_class, "DEPRECATED", False)
+        if sends_deprecated and deprecated:
+            assert info["deprecated"] is True, node_id
+        else:
+            assert not info.get("deprecated", False), node_id
+    assert pack.NODE_CLASS_MAPPINGS["DeforumPromptSchedule"].DEPRECATED is True
+
+
 @pytest.mark.parametrize("node_id", sorted(WIDGET_ORDER))
 def test_widget_order_is_the_public_contract(object_info: dict, node_id: str) -> None:
     assert list(object_info[node_id]["input"]["required"]) == WIDGET_ORDER[node_id]
@@ -146,9 +177,11 @@ def test_queued_schedule_reports_values_and_plot(comfyui_server: ComfyServer, pa
 
 
 def summary_request(prompt: dict[str, Any], node_id: str) -> dict[str, Any]:
-    """What the page sends to /deforum/schedule for a schedule node of an API prompt."""
+    """What the page sends to /deforum/schedule for a schedule node of an API prompt (a
+    Deforum Prompts has no frame count, seed or fps: the route's defaults stand in)."""
     inputs = dict(prompt[node_id]["inputs"])
-    inputs["seed"] = inputs.pop("s_value")
+    if "s_value" in inputs:
+        inputs["seed"] = inputs.pop("s_value")
     if prompt[node_id]["class_type"] == "DeforumSchedule":
         return {"text": inputs.pop("schedule"), **inputs}
     return {"kind": "prompts", "text": inputs.pop("prompts"), **inputs}
@@ -271,7 +304,7 @@ def test_example_workflow_runs_as_the_frontend_queues_it(
     # The frontend rewrites multiline text with {a|b} "dynamic prompts" unless the input says
     # dynamicPrompts: False; Deforum's JSON prompts must arrive as written. The prompt
     # schedule feeds no output here, so it does not run: its summary is what the page shows.
-    prompts_id = node_id_of(prompt, "DeforumPromptSchedule")
+    prompts_id = node_id_of(prompt, "DeforumPrompts")
     assert prompts_id not in outputs
     request = summary_request(prompt, prompts_id)
     assert comfyui_server.client.post_json("/deforum/schedule", request)[1]["prompts"][0] == {

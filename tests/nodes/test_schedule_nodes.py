@@ -18,7 +18,10 @@ def widget_names(node_class) -> list[str]:
 def test_pack_registers_both_nodes_with_display_names(pack):
     assert set(pack.NODE_CLASS_MAPPINGS) == set(pack.NODE_DISPLAY_NAME_MAPPINGS)
     assert pack.NODE_DISPLAY_NAME_MAPPINGS["DeforumSchedule"] == "Deforum Schedule"
-    assert pack.NODE_DISPLAY_NAME_MAPPINGS["DeforumPromptSchedule"] == "Deforum Prompt Schedule"
+    assert pack.NODE_DISPLAY_NAME_MAPPINGS["DeforumPrompts"] == "Deforum Prompts"
+    assert pack.NODE_DISPLAY_NAME_MAPPINGS["DeforumPromptSchedule"] == (
+        "Deforum Prompt Schedule (deprecated: use Deforum Prompts)"
+    )
     assert pack.WEB_DIRECTORY == "./web"
 
 
@@ -29,10 +32,12 @@ def test_widget_order_is_the_saved_workflow_contract(nodes):
     assert widget_names(nodes["DeforumPromptSchedule"]) == [
         "prompts", "max_frames", "positive", "negative", "s_value", "fps",
     ]  # fmt: skip
+    assert widget_names(nodes["DeforumPrompts"]) == ["prompts", "positive", "negative"]
 
 
 def test_every_input_and_output_has_a_tooltip(nodes):
-    for node_class in (nodes["DeforumSchedule"], nodes["DeforumPromptSchedule"]):
+    for node_class in (nodes["DeforumSchedule"], nodes["DeforumPrompts"],
+                       nodes["DeforumPromptSchedule"]):  # fmt: skip
         for name, (_, options) in node_class.INPUT_TYPES()["required"].items():
             assert options.get("tooltip"), f"{node_class.__name__}.{name} has no tooltip"
         assert len(node_class.OUTPUT_TOOLTIPS) == len(node_class.RETURN_TYPES)
@@ -81,6 +86,79 @@ def test_prompt_node_returns_schedule_and_keyframe_summary(nodes):
     assert schedule.evaluate(20)[15].positive == "best a dog"
 
 
+PROMPTS = '{"0": "a cat `t`", "10": "a dog --neg fog", "max_f": "a bird"}'
+
+
+def test_prompts_node_has_only_the_texts_and_builds_what_the_old_node_builds(nodes):
+    """Deforum Prompts takes only what the render uses; the render evaluates its schedule
+    with its own frame count, seed and fps, so both nodes feed it the same prompts."""
+    new, old = nodes["DeforumPrompts"], nodes["DeforumPromptSchedule"]
+    assert new.INPUT_TYPES() == {
+        "required": {name: old.INPUT_TYPES()["required"][name]
+                     for name in ("prompts", "positive", "negative")}
+    }  # fmt: skip
+    assert (new.RETURN_TYPES, new.RETURN_NAMES) == (old.RETURN_TYPES, old.RETURN_NAMES)
+    (built,) = new().build(PROMPTS, "best", "lowres")["result"]
+    for frames, seed, fps in ((20, 0, 15.0), (61, 7, 24.0)):
+        (old_built,) = old().build(PROMPTS, frames, "best", "lowres", seed, fps)["result"]
+        assert built.evaluate(frames, seed=seed, fps=fps) == old_built.evaluate(
+            frames, seed=seed, fps=fps
+        )
+
+
+def test_prompts_node_summary_is_the_one_the_page_is_answered_with_defaults(nodes, pack):
+    """Its ui is the old node's summary at Animate's defaults (120 frames, seed 0, fps 15),
+    what the page's summary route answers when it is told no frame count, seed or fps."""
+    import importlib
+
+    routes = importlib.import_module(f"{pack.__name__}.nodes.routes")
+    shown = nodes["DeforumPrompts"]().build(PROMPTS, "best", "lowres")["ui"]
+    old = nodes["DeforumPromptSchedule"]().build(PROMPTS, 120, "best", "lowres", 0, 15.0)["ui"]
+    asked = {"kind": "prompts", "text": PROMPTS, "positive": "best", "negative": "lowres"}
+    assert shown == old == routes.answer(asked)
+    assert shown == {
+        "prompts": [
+            {"frame": 0, "positive": "best a cat 0", "negative": "lowres"},
+            {"frame": 10, "positive": "best a dog", "negative": "fog lowres"},
+            {"frame": 119, "positive": "best a bird", "negative": "lowres"},
+        ]
+    }
+
+
+def test_the_old_prompt_node_still_loads_and_is_deprecated(nodes):
+    old = nodes["DeforumPromptSchedule"]
+    assert old.DEPRECATED is True and not getattr(nodes["DeforumPrompts"], "DEPRECATED", False)
+    assert "Replaced by Deforum Prompts" in old.DESCRIPTION
+    assert all(word in old.DESCRIPTION for word in ("max_frames", "s_value", "fps"))
+    # a saved workflow's widgets_values, by position, still build the node
+    saved = [PROMPTS, 20, "best", "lowres", 0, 15.0]
+    built = old().build(**dict(zip(widget_names(old), saved, strict=True)))
+    assert [entry["frame"] for entry in built["ui"]["prompts"]] == [0, 10, 19]
+
+
+def test_no_shipped_workflow_uses_a_deprecated_node(pack):
+    """New users start from workflows/: those use the current nodes only."""
+    import json
+    from pathlib import Path
+
+    deprecated = {
+        node_id for node_id, cls in pack.NODE_CLASS_MAPPINGS.items()
+        if getattr(cls, "DEPRECATED", False)
+    }  # fmt: skip
+    assert "DeforumPromptSchedule" in deprecated
+    folder = Path(__file__).resolve().parents[2] / "workflows"
+    used = {}
+    for path in [*folder.glob("*.json"), *folder.glob("headless/*.json")]:
+        workflow = json.loads(path.read_text(encoding="utf-8"))
+        if "nodes" in workflow:  # UI format
+            types = {node["type"] for node in workflow["nodes"]}
+        else:  # API format
+            types = {node["class_type"] for node in workflow.values()}
+        used[path.relative_to(folder).as_posix()] = types
+    assert len(used) >= 10 and any("DeforumPrompts" in types for types in used.values())
+    assert {name: types & deprecated for name, types in used.items() if types & deprecated} == {}
+
+
 def test_validate_inputs_reports_bad_text_at_queue_time(nodes):
     schedule_node, prompt_node = nodes["DeforumSchedule"], nodes["DeforumPromptSchedule"]
     verdict = schedule_node.VALIDATE_INPUTS(schedule="0:(1,02)")
@@ -90,6 +168,7 @@ def test_validate_inputs_reports_bad_text_at_queue_time(nodes):
     assert schedule_node.VALIDATE_INPUTS(schedule="0:(1), 10:(t/fps/s)") is True
     assert "not valid JSON" in prompt_node.VALIDATE_INPUTS(prompts='{"0": "a",}')
     assert prompt_node.VALIDATE_INPUTS(prompts='{"0": "a `t/s`"}') is True
+    assert "not valid JSON" in nodes["DeforumPrompts"].VALIDATE_INPUTS(prompts='{"0": "a",}')
 
 
 def test_validate_inputs_declares_only_what_it_checks(nodes):
@@ -100,10 +179,11 @@ def test_validate_inputs_declares_only_what_it_checks(nodes):
 
     declared = {
         name: list(inspect.signature(nodes[name].VALIDATE_INPUTS).parameters)
-        for name in ("DeforumSchedule", "DeforumPromptSchedule")
+        for name in ("DeforumSchedule", "DeforumPrompts", "DeforumPromptSchedule")
     }
     assert declared == {
         "DeforumSchedule": ["schedule", "max_frames"],
+        "DeforumPrompts": ["prompts", "positive", "negative"],
         "DeforumPromptSchedule": ["prompts", "positive", "negative"],  # their backtick math
     }
     validate = nodes["DeforumSchedule"].VALIDATE_INPUTS
@@ -123,6 +203,7 @@ def test_validate_inputs_accepts_linked_inputs_it_cannot_see_yet(nodes):
     # ComfyUI passes None for inputs that come from links during validation
     assert nodes["DeforumSchedule"].VALIDATE_INPUTS(schedule=None) is True
     assert nodes["DeforumPromptSchedule"].VALIDATE_INPUTS(prompts=None) is True
+    assert nodes["DeforumPrompts"].VALIDATE_INPUTS(prompts=None) is True
 
 
 def test_frame_dependent_errors_are_raised_when_the_node_runs(nodes, pack):

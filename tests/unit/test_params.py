@@ -29,7 +29,7 @@ NODE_OF = {
     AnimationSettings: "DeforumAnimate", Motion2DStage: "DeforumMotion2D",
     Motion3DStage: "DeforumMotion3D", ColorCoherenceStage: "DeforumColorCoherence",
     EnhanceStage: "DeforumEnhance", NoiseStage: "DeforumNoise",
-    PromptTexts: "DeforumPromptSchedule",
+    PromptTexts: "DeforumPrompts",
 }  # fmt: skip
 
 

@@ -2,16 +2,24 @@
 // so the app module sits three folders up.
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
+import {
+  SCHEDULE_EDITOR, attachScheduleEditor, refreshScheduleEditors, reloadScheduleEditor,
+  renderContext, scheduleInputs,
+} from "./schedule_editor.js";
 
 const EXTENSION_NAME = "deforum.comfy";
-const SUMMARY_NODES = new Set(["DeforumSchedule", "DeforumPromptSchedule"]);
+const PROMPT_NODES = new Set(["DeforumPrompts", "DeforumPromptSchedule"]);
 const VIDEO_NODES = new Set(["DeforumVideo"]);
 const REPORT_NODES = new Set(["DeforumLoadSettings", "DeforumExportSettings", "DeforumVideoInput"]);
 const LOOP_NODES = new Set(["DeforumAnimate"]);
 const VIDEO_WIDGET = "deforum_video_preview";
 const REPORT_WIDGET = "deforum_report";
+const SUMMARY_WIDGET = "deforum_summary";
+const SEED_WIDGET = "deforum_seed";
 // Display widgets: shown in the node, never part of the prompt nor of widgets_values.
-const DISPLAY_WIDGETS = new Set([VIDEO_WIDGET, REPORT_WIDGET]);
+const DISPLAY_WIDGETS = new Set([VIDEO_WIDGET, REPORT_WIDGET, SUMMARY_WIDGET, SEED_WIDGET,
+  SCHEDULE_EDITOR]);
+const LINE_HEIGHT = 20;
 const REPORT_HEIGHT = 180;
 const REPORT_HEIGHTS = { DeforumVideoInput: 36 }; // one line: the frames it selected
 const SETTINGS_FILE_TYPES = [".txt", ".json"];
@@ -21,49 +29,13 @@ const VIDEO_FILE_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif
 const WIDGETS_BEFORE_CAMERA = { DeforumMotion2D: 13, DeforumMotion3D: 18 };
 const VIDEO_MIN_HEIGHT = 160;
 
-function formatNumber(value) {
-  return Number(value).toPrecision(4).replace(/\.?0+$/, "");
-}
-
-// One line describing what the node computed on its last run.
+// One line describing a prompt schedule.
 function summarize(message) {
-  const values = message?.values;
-  if (Array.isArray(values) && values.length > 0) {
-    let min = Infinity;
-    let max = -Infinity;
-    for (const value of values) {
-      min = Math.min(min, value);
-      max = Math.max(max, value);
-    }
-    return `${values.length} frames: ${formatNumber(values[0])} → ${formatNumber(values[values.length - 1])} (min ${formatNumber(min)}, max ${formatNumber(max)})`;
-  }
   const prompts = message?.prompts;
   if (Array.isArray(prompts) && prompts.length > 0) {
     return `${prompts.length} keyframed prompt${prompts.length === 1 ? "" : "s"}`;
   }
   return "";
-}
-
-// Where the summary goes: the free left half of the output rows when the node has more
-// output rows than input rows (widgets start below the slot rows), else under the node.
-function drawSummary(ctx, node, text) {
-  const slotHeight = window.LiteGraph?.NODE_SLOT_HEIGHT ?? 20;
-  // sockets only: the late-2025 frontend also lists every widget as an input
-  const inputRows = node.inputs?.filter((input) => !input.widget).length ?? 0;
-  const outputRows = node.outputs?.length ?? 0;
-  const besideOutputs = inputRows < outputRows;
-  const y = besideOutputs ? (inputRows + 0.5) * slotHeight + 4 : node.size[1] + 14;
-  const maxWidth = besideOutputs ? node.size[0] - 100 : node.size[0];
-  ctx.save();
-  ctx.font = "11px sans-serif";
-  ctx.fillStyle = "#9ab";
-  ctx.textAlign = "left";
-  let shown = text;
-  while (shown.length > 1 && ctx.measureText(shown).width > maxWidth) {
-    shown = `${shown.slice(0, -2)}…`;
-  }
-  ctx.fillText(shown, 10, y);
-  ctx.restore();
 }
 
 // The /view address of an output file, built by the app's api so that a ComfyUI served
@@ -217,7 +189,20 @@ function addUpload(nodeType, upload) {
   };
 }
 
+// The preview's room is made when the node is made, so that a run does not grow the node
+// over its neighbours.
 function addVideoPreview(nodeType) {
+  const onNodeCreated = nodeType.prototype.onNodeCreated;
+  nodeType.prototype.onNodeCreated = function () {
+    onNodeCreated?.apply(this, arguments);
+    if (typeof this.addDOMWidget !== "function") return;
+    const waiting = document.createElement("div");
+    waiting.textContent = "the video shows here after a run";
+    Object.assign(waiting.style, { color: "#678", font: "11px sans-serif", margin: "auto" });
+    const widget = displayWidget(this, VIDEO_WIDGET, "deforum-video-preview", waiting,
+      VIDEO_MIN_HEIGHT);
+    Object.assign(widget.element.style, { display: "flex", justifyContent: "center" });
+  };
   const onExecuted = nodeType.prototype.onExecuted;
   nodeType.prototype.onExecuted = function (message) {
     onExecuted?.apply(this, arguments);
@@ -239,6 +224,20 @@ function dropDisplayValues(nodeType) {
       if (DISPLAY_WIDGETS.has(widgets[index].name) && index < data.widgets_values.length) {
         data.widgets_values.splice(index, 1);
       }
+    }
+  };
+}
+
+// A node loaded with a size saved before its display widgets grows to show them (the shipped
+// workflows are laid out with room for them). Display widgets are made with the node, so
+// that nothing grows later, over the node below, when a run or the server answers.
+function fitContent(nodeType) {
+  const onConfigure = nodeType.prototype.onConfigure;
+  nodeType.prototype.onConfigure = function () {
+    onConfigure?.apply(this, arguments);
+    const needed = this.computeSize?.();
+    if (needed && (needed[0] > this.size[0] || needed[1] > this.size[1])) {
+      this.setSize?.([Math.max(this.size[0], needed[0]), Math.max(this.size[1], needed[1])]);
     }
   };
 }
@@ -267,16 +266,27 @@ function displayWidget(node, name, className, element, minHeight) {
 const SUMMARY_ROUTE = "/deforum/schedule";
 const SUMMARY_DELAY_MS = 250;
 
-// The route's error as the node says it: the input it is about, then what is wrong.
-function errorLine(error) {
-  return error.parameter ? `${error.parameter}: ${error.message}` : error.message;
+// A one-line display widget (see DISPLAY_WIDGETS): a DOM line, so that it shows in the Vue
+// renderer too, which draws no canvas foreground.
+function showLine(node, name, text, color = "#9ab") {
+  if (typeof node.addDOMWidget !== "function") return;
+  const line = document.createElement("div");
+  const widget = displayWidget(node, name, name.replace(/_/g, "-"), line, LINE_HEIGHT);
+  Object.assign(widget.element.firstChild.style, {
+    font: "11px sans-serif", color, whiteSpace: "nowrap", overflow: "hidden",
+    textOverflow: "ellipsis", lineHeight: `${LINE_HEIGHT}px`, padding: "0 4px",
+  });
+  widget.element.firstChild.textContent = text;
+  widget.element.firstChild.title = text;
 }
 
 // Kept on the instance only: the summary is not saved into the workflow.
 function showSummary(node, answer) {
-  node.deforumSummary = answer?.error ? `⚠ ${errorLine(answer.error)}` : summarize(answer);
-  node.deforumSummaryError = answer?.error ?? null;
-  node.setDirtyCanvas?.(true, false);
+  const error = answer?.error;
+  const parameter = error?.parameter ? `${error.parameter}: ` : "";
+  node.deforumSummary = error ? `⚠ ${parameter}${error.message}` : summarize(answer);
+  node.deforumSummaryError = error ?? null;
+  showLine(node, SUMMARY_WIDGET, node.deforumSummary, error ? "#f99" : "#9ab");
 }
 
 function widgetValue(node, name, fallback) {
@@ -284,22 +294,11 @@ function widgetValue(node, name, fallback) {
   return widget === undefined ? fallback : widget.value;
 }
 
-// What the route needs to summarize the node as its widgets stand.
+// What the route needs to summarize a prompts node as its widgets stand, over the frames
+// of the Animate node it feeds.
 function summaryRequest(node) {
-  const common = {
-    max_frames: widgetValue(node, "max_frames", 120),
-    seed: widgetValue(node, "s_value", 0),
-    fps: widgetValue(node, "fps", 15),
-  };
-  if (node.type === "DeforumSchedule" || node.comfyClass === "DeforumSchedule") {
-    return {
-      ...common, text: widgetValue(node, "schedule", ""),
-      name: widgetValue(node, "name", "value"),
-      interpolation: widgetValue(node, "interpolation", "linear"),
-    };
-  }
   return {
-    ...common, kind: "prompts", text: widgetValue(node, "prompts", ""),
+    ...renderContext(node), kind: "prompts", text: widgetValue(node, "prompts", ""),
     positive: widgetValue(node, "positive", ""), negative: widgetValue(node, "negative", ""),
   };
 }
@@ -323,6 +322,71 @@ async function requestSummary(node) {
 function scheduleSummary(node) {
   clearTimeout(node.deforumSummaryTimer);
   node.deforumSummaryTimer = setTimeout(() => requestSummary(node), SUMMARY_DELAY_MS);
+}
+
+// The prompts nodes ask the server for their summary whenever a widget changes (and when the
+// node is created or loaded): they do not run on their own.
+function addPromptSummary(nodeType) {
+  const onNodeCreated = nodeType.prototype.onNodeCreated;
+  nodeType.prototype.onNodeCreated = function () {
+    onNodeCreated?.apply(this, arguments);
+    showLine(this, SUMMARY_WIDGET, "");
+    for (const widget of this.widgets ?? []) {
+      const callback = widget.callback;
+      widget.callback = (...args) => {
+        const result = callback?.apply(widget, args);
+        scheduleSummary(this);
+        return result;
+      };
+    }
+    scheduleSummary(this);
+  };
+  const onConfigure = nodeType.prototype.onConfigure;
+  nodeType.prototype.onConfigure = function () {
+    onConfigure?.apply(this, arguments);
+    scheduleSummary(this);
+  };
+}
+
+// Nodes with schedule inputs get the schedule editor (web/js/schedule_editor.js).
+function addScheduleEditor(nodeType, names) {
+  const onNodeCreated = nodeType.prototype.onNodeCreated;
+  nodeType.prototype.onNodeCreated = function () {
+    onNodeCreated?.apply(this, arguments);
+    attachScheduleEditor(this, names, displayWidget);
+  };
+  const onConfigure = nodeType.prototype.onConfigure;
+  nodeType.prototype.onConfigure = function () {
+    onConfigure?.apply(this, arguments);
+    reloadScheduleEditor(this, names);
+  };
+}
+
+// Deforum Animate shows the seed it rendered with (base_seed -1 draws one on every queue),
+// and the schedule editors of the nodes feeding it follow its frame count, fps and seed.
+function addSeedLine(nodeType) {
+  const onExecuted = nodeType.prototype.onExecuted;
+  nodeType.prototype.onExecuted = function (message) {
+    onExecuted?.apply(this, arguments);
+    const seed = message?.seed?.[0];
+    if (seed !== undefined) showLine(this, SEED_WIDGET, `rendered with seed ${seed}`);
+    this.deforumSeed = seed;
+  };
+  const onNodeCreated = nodeType.prototype.onNodeCreated;
+  nodeType.prototype.onNodeCreated = function () {
+    onNodeCreated?.apply(this, arguments);
+    showLine(this, SEED_WIDGET, "the seed shows here after a run");
+    for (const name of ["max_frames", "fps", "base_seed"]) {
+      const widget = this.widgets?.find((w) => w.name === name);
+      if (!widget) continue;
+      const callback = widget.callback;
+      widget.callback = (...args) => {
+        const result = callback?.apply(widget, args);
+        refreshScheduleEditors(this.graph ?? app.graph);
+        return result;
+      };
+    }
+  };
 }
 
 function keepSavedCamera(nodeType, count) {
@@ -357,48 +421,24 @@ app.registerExtension({
     window.__deforumExtensionLoaded = true;
   },
   async beforeRegisterNodeDef(nodeType, nodeData) {
-    if (VIDEO_NODES.has(nodeData?.name)) addVideoPreview(nodeType);
-    if (REPORT_NODES.has(nodeData?.name)) addReport(nodeType);
-    const upload = UPLOADS[nodeData?.name];
+    const name = nodeData?.name;
+    if (VIDEO_NODES.has(name)) addVideoPreview(nodeType);
+    if (REPORT_NODES.has(name)) addReport(nodeType);
+    const upload = UPLOADS[name];
     if (upload) addUpload(nodeType, upload);
-    if (LOOP_NODES.has(nodeData?.name)) dropProgressPreview(nodeType);
-    const before = WIDGETS_BEFORE_CAMERA[nodeData?.name];
+    if (LOOP_NODES.has(name)) {
+      dropProgressPreview(nodeType);
+      addSeedLine(nodeType);
+    }
+    const before = WIDGETS_BEFORE_CAMERA[name];
     if (before !== undefined) keepSavedCamera(nodeType, before);
-    if (!SUMMARY_NODES.has(nodeData?.name)) return;
-
-    // The summary is asked of the server whenever a widget changes (and when the node is
-    // created or loaded): the schedule nodes do not run on their own.
-    const onNodeCreated = nodeType.prototype.onNodeCreated;
-    nodeType.prototype.onNodeCreated = function () {
-      onNodeCreated?.apply(this, arguments);
-      for (const widget of this.widgets ?? []) {
-        const callback = widget.callback;
-        widget.callback = (...args) => {
-          const result = callback?.apply(widget, args);
-          scheduleSummary(this);
-          return result;
-        };
-      }
-      scheduleSummary(this);
-    };
-
-    const onConfigure = nodeType.prototype.onConfigure;
-    nodeType.prototype.onConfigure = function () {
-      onConfigure?.apply(this, arguments);
-      scheduleSummary(this);
-    };
-
-    const onExecuted = nodeType.prototype.onExecuted;
-    nodeType.prototype.onExecuted = function (message) {
-      onExecuted?.apply(this, arguments);
-      showSummary(this, message);
-    };
-
-    const onDrawForeground = nodeType.prototype.onDrawForeground;
-    nodeType.prototype.onDrawForeground = function (ctx) {
-      onDrawForeground?.apply(this, arguments);
-      if (!this.deforumSummary || this.flags?.collapsed) return;
-      drawSummary(ctx, this, this.deforumSummary);
-    };
+    const schedules = scheduleInputs(nodeData);
+    if (schedules.length) addScheduleEditor(nodeType, schedules);
+    if (PROMPT_NODES.has(name)) addPromptSummary(nodeType);
+    if (schedules.length || PROMPT_NODES.has(name) || LOOP_NODES.has(name)) {
+      dropDisplayValues(nodeType);
+    }
+    const displays = schedules.length || PROMPT_NODES.has(name) || LOOP_NODES.has(name);
+    if (displays || VIDEO_NODES.has(name) || REPORT_NODES.has(name)) fitContent(nodeType);
   },
 });

@@ -1,0 +1,152 @@
+"""The schedule editor and the shipped layouts, in each real frontend and renderer: the
+March-2024 LiteGraph page, the late-2025 page on its canvas and in Nodes 2.0 (its Vue
+renderer, setting Comfy.VueNodes.Enabled).
+
+What a user sees while typing a schedule: the whole text in the editor under the node, the
+curve over the frames of the Animate node it feeds, and for a typo the server's error right
+there, with a caret under the problem, before anything is queued.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_session import BrowserSession, comfy_page
+from comfyui_harness import REPO_ROOT, ComfyServer, load_workflow, node_of
+
+pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
+
+TIMEOUT_MS = 30_000
+WORKFLOWS = sorted((REPO_ROOT / "workflows").glob("*.json"))
+VUE_SETTING = "Comfy.VueNodes.Enabled"
+
+
+def renderers(server: ComfyServer) -> list[str]:
+    """The renderers a generation's page has: Nodes 2.0 came with the late-2025 frontend."""
+    return ["canvas", "vue"] if server.generation.name == "comfyui-2025" else ["canvas"]
+
+
+@contextlib.contextmanager
+def page_with(server: ComfyServer, renderer: str, workdir: Path) -> Iterator[BrowserSession]:
+    """A fresh page of the server in the given renderer (the setting is the server's own)."""
+    vue = server.generation.name == "comfyui-2025"
+    if vue:
+        set_vue_nodes(server, renderer == "vue")
+    try:
+        with comfy_page(server.base_url, workdir / renderer, generation=server.generation.name,
+                        timeout_ms=TIMEOUT_MS, viewport=(1600, 1000)) as session:  # fmt: skip
+            assert session.page.evaluate(
+                "(key) => window.app.ui.settings.getSettingValue?.(key) ?? false", VUE_SETTING
+            ) == (renderer == "vue")
+            yield session
+    finally:
+        if vue:  # the other browser tests use the canvas
+            set_vue_nodes(server, False)
+
+
+def set_vue_nodes(server: ComfyServer, enabled: bool) -> None:
+    body = b"true" if enabled else b"false"
+    url = f"{server.base_url}/settings/{VUE_SETTING}"
+    request = urllib.request.Request(url, data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+
+
+EDITOR_STATE = """(id) => {
+    const node = window.app.graph.getNodeById(id);
+    const parts = node.deforumScheduleEditor.parts;
+    const ctx = parts.curve.getContext("2d");
+    const pixels = ctx.getImageData(0, 0, parts.curve.width, parts.curve.height).data;
+    let drawn = 0;
+    for (let i = 3; i < pixels.length; i += 4) drawn += pixels[i] > 0 ? 1 : 0;
+    const box = parts.root.getBoundingClientRect();
+    return {
+        picked: parts.picker.value,
+        text: parts.text.value,
+        summary: parts.summary.textContent,
+        error: parts.error.style.display === "none" ? null : parts.error.textContent,
+        errorFont: getComputedStyle(parts.error).fontFamily,
+        curvePixels: parts.curve.style.display === "none" ? 0 : drawn,
+        shown: box.width > 0 && box.height > 0,
+        zoom: node.widgets.find((w) => w.name === "zoom").value,
+    };
+}"""
+
+
+def editor_state(session: BrowserSession, node_id: int, summary_starts: str) -> dict:
+    session.page.wait_for_function(
+        "([id, starts]) => window.app.graph.getNodeById(id).deforumScheduleEditor.parts"
+        ".summary.textContent.startsWith(starts)",
+        arg=[node_id, summary_starts], timeout=TIMEOUT_MS,
+    )  # fmt: skip
+    return session.page.evaluate(EDITOR_STATE, node_id)
+
+
+def test_typing_a_schedule_draws_its_curve_and_a_typo_shows_at_the_widget(
+    comfyui_server: ComfyServer, tmp_path: Path
+) -> None:
+    workflow = load_workflow(REPO_ROOT / "workflows" / "deforum_2d.json")
+    motion = node_of(workflow, "DeforumMotion2D")["id"]
+    animate = node_of(workflow, "DeforumAnimate")["id"]
+    for renderer in renderers(comfyui_server):
+        with page_with(comfyui_server, renderer, tmp_path) as session:
+            session.load_workflow(workflow)
+            session.page.keyboard.press("Escape")  # the missing-model dialog of the 2025 page
+            opened = editor_state(session, motion, "120 frames")
+            # the editor opens on the schedule that moves, with its whole text and curve
+            assert opened["picked"] == "zoom" and opened["shown"]
+            assert opened["text"] == opened["zoom"] == "0:(1.0025+0.002*sin(1.25*3.14*t/30))"
+            assert opened["summary"] == "120 frames: 1.002 → 1.003 (min 1.001, max 1.004)"
+            assert opened["curvePixels"] > 200
+
+            editor = session.page.evaluate_handle(
+                "(id) => window.app.graph.getNodeById(id).deforumScheduleEditor.parts.text",
+                motion,
+            )  # fmt: skip
+            editor.as_element().fill("0: (1.0),\n30: (1,02)")
+            typo = editor_state(session, motion, "⚠")
+            session.page.screenshot(path=str(tmp_path / f"typo_{renderer}.png"))
+            assert typo["zoom"] == "0: (1.0),\n30: (1,02)"  # the widget holds what was typed
+            assert typo["error"].split("\n")[:3] == [
+                "zoom: decimal comma: ',' is not a decimal separator",
+                "30: (1,02)",
+                "      ^",
+            ]
+            assert "monospace" in typo["errorFont"] and typo["curvePixels"] == 0
+
+            editor.as_element().fill("0:(1), 10:(2)")
+            fixed = editor_state(session, motion, "120 frames")
+            assert fixed["error"] is None and fixed["summary"].startswith("120 frames: 1 → 2")
+            # the frame count is the Animate node's: the curve follows it
+            session.page.evaluate(
+                """(id) => {
+                    const widget = window.app.graph.getNodeById(id).widgets
+                        .find((w) => w.name === "max_frames");
+                    widget.value = 24;
+                    widget.callback?.(24);
+                }""",
+                animate,
+            )  # fmt: skip
+            assert editor_state(session, motion, "24 frames")["summary"] == (
+                "24 frames: 1 → 2 (min 1, max 2)"
+            )
+            queued = session.page.evaluate("async () => (await app.graphToPrompt()).output")
+            assert queued[str(motion)]["inputs"]["zoom"] == "0:(1), 10:(2)"
+            assert session.console_errors() == [] and session.page_errors == []
+
+
+def test_shipped_workflows_open_with_no_two_nodes_overlapping(
+    comfyui_server: ComfyServer, tmp_path: Path
+) -> None:
+    """Each node, with its editor, previews and reports, keeps to its own area (on the canvas;
+    Nodes 2.0 rescales a loaded layout by its own rule, not yet measured: see issue 12)."""
+    for renderer in ["canvas"]:
+        with page_with(comfyui_server, renderer, tmp_path) as session:
+            for path in WORKFLOWS:
+                loaded = session.load_workflow(load_workflow(path))
+                assert loaded["unregistered"] == [], path.name
+                assert session.overlaps() == [], f"{path.name} in the {renderer} renderer"
