@@ -4,7 +4,7 @@ import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
 import {
   SCHEDULE_EDITOR, attachScheduleEditor, refreshScheduleEditors, reloadScheduleEditor,
-  renderContext, scheduleInputs,
+  errorLine, onWidgetChange, renderContext, scheduleInputs,
 } from "./schedule_editor.js";
 
 const EXTENSION_NAME = "deforum.comfy";
@@ -283,8 +283,7 @@ function showLine(node, name, text, color = "#9ab") {
 // Kept on the instance only: the summary is not saved into the workflow.
 function showSummary(node, answer) {
   const error = answer?.error;
-  const parameter = error?.parameter ? `${error.parameter}: ` : "";
-  node.deforumSummary = error ? `⚠ ${parameter}${error.message}` : summarize(answer);
+  node.deforumSummary = error ? `⚠ ${errorLine(error)}` : summarize(answer);
   node.deforumSummaryError = error ?? null;
   showLine(node, SUMMARY_WIDGET, node.deforumSummary, error ? "#f99" : "#9ab");
 }
@@ -331,14 +330,7 @@ function addPromptSummary(nodeType) {
   nodeType.prototype.onNodeCreated = function () {
     onNodeCreated?.apply(this, arguments);
     showLine(this, SUMMARY_WIDGET, "");
-    for (const widget of this.widgets ?? []) {
-      const callback = widget.callback;
-      widget.callback = (...args) => {
-        const result = callback?.apply(widget, args);
-        scheduleSummary(this);
-        return result;
-      };
-    }
+    onWidgetChange(this, () => scheduleSummary(this));
     scheduleSummary(this);
   };
   const onConfigure = nodeType.prototype.onConfigure;
@@ -370,22 +362,13 @@ function addSeedLine(nodeType) {
     onExecuted?.apply(this, arguments);
     const seed = message?.seed?.[0];
     if (seed !== undefined) showLine(this, SEED_WIDGET, `rendered with seed ${seed}`);
-    this.deforumSeed = seed;
   };
   const onNodeCreated = nodeType.prototype.onNodeCreated;
   nodeType.prototype.onNodeCreated = function () {
     onNodeCreated?.apply(this, arguments);
     showLine(this, SEED_WIDGET, "the seed shows here after a run");
-    for (const name of ["max_frames", "fps", "base_seed"]) {
-      const widget = this.widgets?.find((w) => w.name === name);
-      if (!widget) continue;
-      const callback = widget.callback;
-      widget.callback = (...args) => {
-        const result = callback?.apply(widget, args);
-        refreshScheduleEditors(this.graph ?? app.graph);
-        return result;
-      };
-    }
+    onWidgetChange(this, () => refreshScheduleEditors(this.graph ?? app.graph),
+      ["max_frames", "fps", "base_seed"]);
   };
 }
 
@@ -435,10 +418,8 @@ app.registerExtension({
     const schedules = scheduleInputs(nodeData);
     if (schedules.length) addScheduleEditor(nodeType, schedules);
     if (PROMPT_NODES.has(name)) addPromptSummary(nodeType);
-    if (schedules.length || PROMPT_NODES.has(name) || LOOP_NODES.has(name)) {
-      dropDisplayValues(nodeType);
-    }
-    const displays = schedules.length || PROMPT_NODES.has(name) || LOOP_NODES.has(name);
-    if (displays || VIDEO_NODES.has(name) || REPORT_NODES.has(name)) fitContent(nodeType);
+    const shows = schedules.length > 0 || PROMPT_NODES.has(name) || LOOP_NODES.has(name);
+    if (shows) dropDisplayValues(nodeType); // the video and report nodes drop theirs already
+    if (shows || VIDEO_NODES.has(name) || REPORT_NODES.has(name)) fitContent(nodeType);
   },
 });

@@ -156,10 +156,28 @@ export function caretLines(text, position) {
   return [line, `${" ".repeat(at - start)}^`];
 }
 
+// The route's error as the node says it: the input it is about, then what is wrong.
+export function errorLine(error) {
+  return error.parameter ? `${error.parameter}: ${error.message}` : error.message;
+}
+
 function errorText(error, text) {
-  const head = error.parameter ? `${error.parameter}: ${error.message}` : error.message;
   const fix = error.hint ? [`fix: ${error.hint}`] : [];
-  return [head, ...caretLines(text, error.position), ...fix].join("\n");
+  return [errorLine(error), ...caretLines(text, error.position), ...fix].join("\n");
+}
+
+// Call `changed(widget)` after a widget's own callback whenever the user changes one of the
+// node's widgets (all of them, or those named).
+export function onWidgetChange(node, changed, names = null) {
+  for (const widget of node.widgets ?? []) {
+    if (names && !names.includes(widget.name)) continue;
+    const callback = widget.callback;
+    widget.callback = function (...args) {
+      const result = callback?.apply(this, args);
+      changed(widget);
+      return result;
+    };
+  }
 }
 
 function summaryLine(values) {
@@ -177,7 +195,7 @@ function showAnswer(node, parts, answer, text) {
     parts.error.style.display = "block";
     parts.summary.textContent = "⚠ error";
     parts.curve.style.display = "none";
-    node.deforumSummary = `⚠ ${answer.error.parameter ? `${answer.error.parameter}: ` : ""}${answer.error.message}`;
+    node.deforumSummary = `⚠ ${errorLine(answer.error)}`;
     return;
   }
   const values = answer?.values ?? [];
@@ -239,15 +257,10 @@ export function attachScheduleEditor(node, names, addDisplay) {
   });
   // Keys typed into the editor belong to it, not to the canvas's shortcuts.
   parts.text.addEventListener("keydown", (event) => event.stopPropagation());
-  for (const widget of node.widgets ?? []) {
-    const callback = widget.callback;
-    widget.callback = function (...args) {
-      const result = callback?.apply(this, args);
-      if (names.includes(widget.name)) select(node, parts, widget.name);
-      else refresh(node, parts); // max_frames, fps, interpolation or name: a new curve
-      return result;
-    };
-  }
+  onWidgetChange(node, (widget) => {
+    if (names.includes(widget.name)) select(node, parts, widget.name);
+    else refresh(node, parts); // max_frames, fps, interpolation or name: a new curve
+  });
   select(node, parts, firstWorthShowing(node, names));
 }
 
