@@ -102,3 +102,37 @@ def test_the_depth_and_checkpoint_workflows_have_loaders() -> None:
         if loader_nodes(json.loads(path.read_text(encoding="utf-8")))
     }
     assert with_loaders == {path.stem for path in WORKFLOWS} - {"deforum_schedules"}
+
+
+# The part of a 1600x1000 ComfyUI window a template should open on, in screen pixels: right
+# of the side bar, below the late-2025 page's tab bar and breadcrumb; and the smallest zoom at
+# which both frontends still draw widgets (below it they draw placeholders).
+OPEN_VIEW = (80, 130, 1580, 950)
+LEGIBLE_ZOOM = 0.6
+TITLE_HEIGHT = 30
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.stem)
+def test_each_workflow_opens_on_a_saved_view_that_frames_it(path: Path) -> None:
+    """A workflow without `extra.ds` is framed by the frontend after it loads, and with Nodes
+    2.0 on, the late-2025 page (1.32.9) then spreads the nodes by 1/zoom (2.7 times apart in
+    deforum_2d) or pulls them into each other (deforum_schedules). With a saved view it only
+    rescales the layout by its fixed 1.2. The view starts at the graph's top-left corner,
+    legible, and shows all of it where that fits."""
+    workflow = json.loads(path.read_text(encoding="utf-8"))
+    view = workflow["extra"]["ds"]
+    scale, (offset_x, offset_y) = view["scale"], view["offset"]
+    nodes = workflow["nodes"]
+    left = min(node["pos"][0] for node in nodes)
+    top = min(node["pos"][1] - TITLE_HEIGHT for node in nodes)
+    right = max(node["pos"][0] + node["size"][0] for node in nodes)
+    bottom = max(node["pos"][1] + node["size"][1] for node in nodes)
+    screen = [(left + offset_x) * scale, (top + offset_y) * scale,
+              (right + offset_x) * scale, (bottom + offset_y) * scale]  # fmt: skip
+    assert LEGIBLE_ZOOM <= scale <= 1.0
+    assert screen[:2] == pytest.approx(OPEN_VIEW[:2], abs=2)
+    fits = (right - left) * LEGIBLE_ZOOM <= OPEN_VIEW[2] - OPEN_VIEW[0] and (
+        bottom - top
+    ) * LEGIBLE_ZOOM <= OPEN_VIEW[3] - OPEN_VIEW[1]
+    if fits:
+        assert screen[2] <= OPEN_VIEW[2] and screen[3] <= OPEN_VIEW[3]
