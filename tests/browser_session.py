@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from comfyui_harness import ComfyServer
 from playwright.sync_api import ConsoleMessage, Page, Response, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -206,3 +208,82 @@ def comfy_page(
             yield session
         finally:
             context.close()
+
+
+VUE_SETTING = "Comfy.VueNodes.Enabled"
+
+
+def renderers(server: ComfyServer) -> list[str]:
+    """The renderers a generation's page has: Nodes 2.0 came with the late-2025 frontend."""
+    return ["canvas", "vue"] if server.generation.name == "comfyui-2025" else ["canvas"]
+
+
+@contextlib.contextmanager
+def page_with(
+    server: ComfyServer, renderer: str, workdir: Path, timeout_ms: int = 30_000
+) -> Iterator[BrowserSession]:
+    """A fresh page of the server in the given renderer (the setting is the server's own)."""
+    vue = server.generation.name == "comfyui-2025"
+    if vue:
+        set_vue_nodes(server, renderer == "vue")
+    try:
+        with comfy_page(server.base_url, workdir / renderer, generation=server.generation.name,
+                        timeout_ms=timeout_ms, viewport=(1600, 1000)) as session:  # fmt: skip
+            assert session.page.evaluate(
+                "(key) => window.app.ui.settings.getSettingValue?.(key) ?? false", VUE_SETTING
+            ) == (renderer == "vue")
+            yield session
+    finally:
+        if vue:  # the other browser tests use the canvas
+            set_vue_nodes(server, False)
+
+
+def set_vue_nodes(server: ComfyServer, enabled: bool) -> None:
+    body = b"true" if enabled else b"false"
+    url = f"{server.base_url}/settings/{VUE_SETTING}"
+    request = urllib.request.Request(url, data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+
+
+# Upload an init image like the LoadImage upload button, build LoadImage -> Deforum Animate
+# (motion preview: no diffuser) -> two Deforum Video nodes (mp4 and gif), return the workflow.
+BUILD_PREVIEW_GRAPH = """async ([pngBase64, frames, runName]) => {
+    const bytes = Uint8Array.from(atob(pngBase64), (c) => c.charCodeAt(0));
+    const form = new FormData();
+    form.append("image", new Blob([bytes], { type: "image/png" }), "deforum_browser_init.png");
+    form.append("overwrite", "true");
+    const uploaded = await (await fetch("upload/image", { method: "POST", body: form })).json();
+
+    const graph = window.app.graph;
+    graph.clear();
+    const add = (type, pos, values = {}) => {
+        const node = LiteGraph.createNode(type);
+        graph.add(node);
+        node.pos = pos;
+        for (const [name, value] of Object.entries(values)) {
+            node.widgets.find((w) => w.name === name).value = value;
+        }
+        return node;
+    };
+    const link = (from, output, to, input) =>
+        from.connect(from.findOutputSlot(output), to, to.findInputSlot(input));
+    const below = (node) => [node.pos[0], node.pos[1] + node.size[1] + 60];
+    const prompts = add("DeforumPromptSchedule", [20, 40], { prompts: "0: a lake" });
+    const image = add("LoadImage", [20, 800], { image: uploaded.name });
+    const motion = add("DeforumMotion2D", [520, 40], { zoom: "0:(1.05)", angle: "0:(2)" });
+    const animate = add("DeforumAnimate", [1020, 40], {
+        max_frames: frames, width: 64, height: 64, base_seed: 5, run_name: runName,
+    });
+    const mp4 = add("DeforumVideo", [1520, 40], { video_format: "mp4" });
+    const gif = add("DeforumVideo", below(mp4), { video_format: "gif", filename: "preview" });
+    link(image, "IMAGE", animate, "init_image");
+    link(prompts, "prompts", animate, "prompts");
+    link(motion, "motion", animate, "motion");
+    link(animate, "run", mp4, "run");
+    link(animate, "run", gif, "run");
+    return {
+        ids: { animate: animate.id, mp4: mp4.id, gif: gif.id },
+        workflow: graph.serialize(),
+    };
+}"""

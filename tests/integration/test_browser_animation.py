@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 import pytest
-from browser_session import BrowserSession, api_prompt, comfy_page
+from browser_session import BUILD_PREVIEW_GRAPH, BrowserSession, api_prompt, comfy_page
 from comfyui_harness import REPO_ROOT, ComfyServer, load_workflow, workflow_to_api_prompt
 
 pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
@@ -82,48 +82,6 @@ def test_a_workflow_saved_before_the_camera_input_keeps_its_camera(
     assert loaded["queued"][str(motion["id"])]["inputs"]["camera"] == "pinhole"
     assert browser.console_errors() == [] and browser.page_errors == []
 
-
-# Upload an init image like the LoadImage upload button, build LoadImage -> Deforum Animate
-# (motion preview: no diffuser) -> two Deforum Video nodes (mp4 and gif), return the workflow.
-BUILD_PREVIEW_GRAPH = """async ([pngBase64, frames, runName]) => {
-    const bytes = Uint8Array.from(atob(pngBase64), (c) => c.charCodeAt(0));
-    const form = new FormData();
-    form.append("image", new Blob([bytes], { type: "image/png" }), "deforum_browser_init.png");
-    form.append("overwrite", "true");
-    const uploaded = await (await fetch("upload/image", { method: "POST", body: form })).json();
-
-    const graph = window.app.graph;
-    graph.clear();
-    const add = (type, pos, values = {}) => {
-        const node = LiteGraph.createNode(type);
-        graph.add(node);
-        node.pos = pos;
-        for (const [name, value] of Object.entries(values)) {
-            node.widgets.find((w) => w.name === name).value = value;
-        }
-        return node;
-    };
-    const link = (from, output, to, input) =>
-        from.connect(from.findOutputSlot(output), to, to.findInputSlot(input));
-    const below = (node) => [node.pos[0], node.pos[1] + node.size[1] + 60];
-    const prompts = add("DeforumPromptSchedule", [20, 40], { prompts: "0: a lake" });
-    const image = add("LoadImage", [20, 800], { image: uploaded.name });
-    const motion = add("DeforumMotion2D", [520, 40], { zoom: "0:(1.05)", angle: "0:(2)" });
-    const animate = add("DeforumAnimate", [1020, 40], {
-        max_frames: frames, width: 64, height: 64, base_seed: 5, run_name: runName,
-    });
-    const mp4 = add("DeforumVideo", [1520, 40], { video_format: "mp4" });
-    const gif = add("DeforumVideo", below(mp4), { video_format: "gif", filename: "preview" });
-    link(image, "IMAGE", animate, "init_image");
-    link(prompts, "prompts", animate, "prompts");
-    link(motion, "motion", animate, "motion");
-    link(animate, "run", mp4, "run");
-    link(animate, "run", gif, "run");
-    return {
-        ids: { animate: animate.id, mp4: mp4.id, gif: gif.id },
-        workflow: graph.serialize(),
-    };
-}"""
 
 # What Deforum Animate shows after the run: its ui "images", the last frame, alone (the
 # extension drops the last progress preview the frontend would show beside it).

@@ -9,51 +9,16 @@ there, with a caret under the problem, before anything is queued.
 
 from __future__ import annotations
 
-import contextlib
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_session import BrowserSession, comfy_page
+from browser_session import BrowserSession, page_with, renderers
 from comfyui_harness import REPO_ROOT, ComfyServer, load_workflow, node_of
 
 pytestmark = [pytest.mark.comfyui, pytest.mark.browser]
 
 TIMEOUT_MS = 30_000
 WORKFLOWS = sorted((REPO_ROOT / "workflows").glob("*.json"))
-VUE_SETTING = "Comfy.VueNodes.Enabled"
-
-
-def renderers(server: ComfyServer) -> list[str]:
-    """The renderers a generation's page has: Nodes 2.0 came with the late-2025 frontend."""
-    return ["canvas", "vue"] if server.generation.name == "comfyui-2025" else ["canvas"]
-
-
-@contextlib.contextmanager
-def page_with(server: ComfyServer, renderer: str, workdir: Path) -> Iterator[BrowserSession]:
-    """A fresh page of the server in the given renderer (the setting is the server's own)."""
-    vue = server.generation.name == "comfyui-2025"
-    if vue:
-        set_vue_nodes(server, renderer == "vue")
-    try:
-        with comfy_page(server.base_url, workdir / renderer, generation=server.generation.name,
-                        timeout_ms=TIMEOUT_MS, viewport=(1600, 1000)) as session:  # fmt: skip
-            assert session.page.evaluate(
-                "(key) => window.app.ui.settings.getSettingValue?.(key) ?? false", VUE_SETTING
-            ) == (renderer == "vue")
-            yield session
-    finally:
-        if vue:  # the other browser tests use the canvas
-            set_vue_nodes(server, False)
-
-
-def set_vue_nodes(server: ComfyServer, enabled: bool) -> None:
-    body = b"true" if enabled else b"false"
-    url = f"{server.base_url}/settings/{VUE_SETTING}"
-    request = urllib.request.Request(url, data=body, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
 
 
 EDITOR_STATE = """(id) => {

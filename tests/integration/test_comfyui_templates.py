@@ -91,6 +91,7 @@ def test_the_template_browser_shows_each_card_with_its_picture(
         page.wait_for_function(f"(names) => ({shown})(names) >= {len(names)}", arg=names,
                                timeout=30_000)  # fmt: skip
         assert sorted(page.evaluate(_CARDS, names)) == [[p.stem, jpeg_width(p)] for p in WORKFLOWS]
+        page.screenshot(path=str(tmp_path / "template_browser.png"))
         ours = f"/workflow_templates/{PACK_FOLDER_NAME}/"
         thumbnails = {r.url.rsplit("/", 1)[-1]: (r.status, r.headers["content-type"])
                       for r in session.responses if ours in r.url}  # fmt: skip

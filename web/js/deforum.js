@@ -389,13 +389,23 @@ function dropProgressPreview(nodeType) {
   const onExecuted = nodeType.prototype.onExecuted;
   nodeType.prototype.onExecuted = function (message) {
     onExecuted?.apply(this, arguments);
-    if (!message?.images?.length) return;
-    try {
-      delete app.nodePreviewImages?.[String(this.id)];
-    } catch {
-      // a frontend that keeps previews elsewhere manages them itself
-    }
+    if (message?.images?.length) dropPreviews(String(this.id));
   };
+}
+
+// The pages draw previews from app.nodePreviewImages; Nodes 2.0 on the late-2025 page also
+// from its node-output store, which only sees a change made through the store itself.
+function dropPreviews(id) {
+  try {
+    const urls = app.nodePreviewImages?.[id] ?? [];
+    delete app.nodePreviewImages?.[id];
+    const pinia = document.querySelector("#vue-app")?.__vue_app__?.config?.globalProperties?.$pinia;
+    const previews = pinia?._s?.get("nodeOutput")?.nodePreviewImages;
+    if (previews && id in previews) delete previews[id];
+    for (const url of urls) if (String(url).startsWith("blob:")) URL.revokeObjectURL(url);
+  } catch {
+    // a frontend that keeps previews elsewhere manages them itself
+  }
 }
 
 app.registerExtension({
