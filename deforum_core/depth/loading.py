@@ -101,10 +101,12 @@ def missing_file_error(
         first = f"depth model file not found: {str(path)!r}. For {spec.name}, put"
     else:
         first = f"no {spec.name} weights found: put"
+    download = spec.download()
+    copy = "" if download is None else f", or {download[0]} from {download[1]}"
     return DepthModelFileNotFound(
         f"{first} {names} in {where}, or give the path of the file. {spec.name} is published "
-        f"by {spec.publisher} (license {spec.license}); download {spec.files[0]} from there "
-        "yourself (this pack downloads nothing)."
+        f"by {spec.publisher} (license {spec.license}); download {spec.files[0]} from there"
+        f"{copy} yourself (this pack downloads nothing)."
     )
 
 

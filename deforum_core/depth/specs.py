@@ -24,6 +24,9 @@ class DepthModelSpec:
     family: "midas_dpt" (MiDaS v3 DPT) or "depth_anything" (Depth Anything V2).
     files: the official file names, preferred first; a `.safetensors` copy with the same
         stem is accepted as well.
+    copies: published .safetensors copies of the same weights under other names (the ones
+        ComfyUI's missing-model panel can download: it offers .safetensors files only).
+    copies_url: the folder URL the copies download from.
     resize: how a frame is scaled to the network input, as in the official code:
         "minimal" (MiDaS: scale as little as possible towards input_size, keeping the aspect
         ratio) or "lower_bound" (Depth Anything: the shorter side at least input_size).
@@ -41,11 +44,24 @@ class DepthModelSpec:
     resize: str
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    copies: tuple[str, ...] = ()
+    copies_url: str = ""
 
     def expected_files(self) -> tuple[str, ...]:
-        """Official names plus safetensors copies of them."""
+        """Official names, safetensors copies of them, then the published copies."""
         stems = [name.rsplit(".", 1)[0] for name in self.files]
-        return self.files + tuple(f"{stem}.safetensors" for stem in stems)
+        return self.files + tuple(f"{stem}.safetensors" for stem in stems) + self.copies
+
+    def download(self) -> tuple[str, str] | None:
+        """(file name, URL) of the .safetensors copy a workflow offers to download, if any."""
+        if not self.copies:
+            return None
+        return self.copies[0], f"{self.copies_url}/{self.copies[0]}"
+
+
+# The official Depth Anything V2 weights in .safetensors, fp32 and fp16, under the official
+# parameter names (the files Kijai's ComfyUI-DepthAnythingV2 downloads into models/depthanything).
+DEPTH_ANYTHING_COPIES = "https://huggingface.co/Kijai/DepthAnythingV2-safetensors/resolve/main"
 
 
 def _depth_anything(size: str, variant: str, license: str) -> DepthModelSpec:
@@ -63,6 +79,10 @@ def _depth_anything(size: str, variant: str, license: str) -> DepthModelSpec:
         resize="lower_bound",
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
+        copies=tuple(
+            f"depth_anything_v2_{variant}_{kind}.safetensors" for kind in ("fp32", "fp16")
+        ),
+        copies_url=DEPTH_ANYTHING_COPIES,
     )
 
 

@@ -147,7 +147,8 @@ def test_3d_workflow_as_shipped(object_info: dict) -> None:
     assert (animate["width"], animate["height"], animate["base_seed"]) == (512, 512, 1234)
     assert animate["diffusion_cadence"] == CADENCE
     depth = widget_values(workflow, object_info, "DeforumDepthModel")
-    assert depth == {"model_type": MODEL_TYPE, "model_file": "(official file name)",
+    assert depth == {"model_type": MODEL_TYPE,  # the copy the missing-model panel downloads
+                     "model_file": "depth_anything_v2_vits_fp32.safetensors",
                      "path": "", "input_size": 0}  # fmt: skip
     motion = widget_values(workflow, object_info, "DeforumMotion3D")
     assert motion["translation_z"] == "0:(10)" and motion["save_depth_maps"] is False

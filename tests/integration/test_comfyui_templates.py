@@ -99,3 +99,35 @@ def test_the_template_browser_shows_each_card_with_its_picture(
         for path in WORKFLOWS:  # titled by file name: 0.3.75 reads nothing else for them
             assert page.get_by_text(path.stem, exact=True).count() >= 1
         assert session.console_errors() == [] and session.page_errors == []
+
+
+# Each entry of the open missing-model panel: [its text, the URL its Download button fetches].
+_MISSING_MODELS = """() => [...document.querySelectorAll(".comfy-missing-models li")].map((row) => [
+    row.querySelector("span[title]").textContent.trim(),
+    [...row.querySelectorAll("button")].find((b) => b.textContent.includes("Download"))?.title,
+])"""
+
+
+@pytest.mark.browser
+def test_the_missing_model_panel_offers_the_downloads_of_the_3d_workflow(
+    comfyui_server: ComfyServer, tmp_path: Path
+) -> None:
+    """Opened on a server without the models, the 3D template offers both its checkpoint and
+    its depth model for download, each into its own model folder."""
+    if not serves_templates(comfyui_server):
+        return  # the March-2024 page has no missing-model panel
+    workflow = json.loads((REPO_ROOT / "workflows" / "deforum_3d.json").read_text("utf-8"))
+    with comfy_page(comfyui_server.base_url, tmp_path, generation=comfyui_server.generation.name,
+                    timeout_ms=60_000, viewport=(1600, 1000)) as session:  # fmt: skip
+        page = session.page
+        page.evaluate("(workflow) => window.app.loadGraphData(workflow)", workflow)
+        page.wait_for_function(f"() => ({_MISSING_MODELS})().length >= 2", timeout=30_000)
+        page.screenshot(path=str(tmp_path / "missing_models.png"))
+        offered = page.evaluate(_MISSING_MODELS)
+    hub = "https://huggingface.co"
+    assert offered == [
+        ["checkpoints / v1-5-pruned-emaonly.safetensors",
+         f"{hub}/Comfy-Org/stable-diffusion-v1-5-archive/resolve/main/v1-5-pruned-emaonly.safetensors"],
+        ["depth / depth_anything_v2_vits_fp32.safetensors",
+         f"{hub}/Kijai/DepthAnythingV2-safetensors/resolve/main/depth_anything_v2_vits_fp32.safetensors"],
+    ]  # fmt: skip

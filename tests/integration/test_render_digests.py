@@ -32,6 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from clips import write_clip
 from comfyui_harness import (
     REPO_ROOT,
     ComfyServer,
@@ -56,6 +57,12 @@ DEPTH_FILE = "deforum_tiny_depth_anything_v2_vits.safetensors"
 DEPTH_TYPE = "Depth-Anything-V2-Small"
 SIZE = 64
 DEFORUM_COMFY = Path(sys.executable).with_name("deforum-comfy")
+CLIP = "deforum_clip.mp4"  # the clip deforum_video_input.json names
+
+
+def write_test_clip(folder: Path) -> Path:
+    """The video input's clip: 12 frames of a moving square, lossless so decoding is exact."""
+    return write_clip(folder / CLIP, frames=12, size=(SIZE, SIZE), codec="libx264rgb")
 
 
 def digest(data: bytes) -> str:
@@ -121,11 +128,14 @@ def test_the_packages_are_the_recorded_versions() -> None:
 
 @pytest.fixture(scope="module")
 def model_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A saved tiny diffusers model and a tiny depth model file."""
+    """A saved tiny diffusers model, a tiny depth model file, and the input folder with the
+    video input's clip."""
     root = tmp_path_factory.mktemp("models")
     tiny_sd_pipeline(root / "scratch").save_pretrained(root / "tiny-sd")
     write_tiny_depth_file(root / DEPTH_FILE, DEPTH_TYPE)
-    return {"diffusers": root / "tiny-sd", "depth": root / DEPTH_FILE}
+    (root / "input").mkdir()
+    write_test_clip(root / "input")
+    return {"diffusers": root / "tiny-sd", "depth": root / DEPTH_FILE, "input": root / "input"}
 
 
 def headless_copy(
@@ -148,9 +158,10 @@ def headless_copy(
     return path
 
 
-def render(workflow: Path, out: Path, *options: str) -> Path:
+def render(workflow: Path, out: Path, input_folder: Path, *options: str) -> Path:
+    command = [str(DEFORUM_COMFY), "render", str(workflow), "--out", str(out), "--input"]
     result = subprocess.run(
-        [str(DEFORUM_COMFY), "render", str(workflow), "--out", str(out), *options],
+        [*command, str(input_folder), *options],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -164,6 +175,9 @@ HEADLESS_RENDERS = {
     "cli/deforum_2d": ("deforum_2d", {**TINY_RENDER, "max_frames": 7, "diffusion_cadence": 3}, (),
                        {}),
     "cli/deforum_still": ("deforum_still", TINY_RENDER, (), {}),
+    "cli/deforum_video_input": ("deforum_video_input", TINY_RENDER, (), {}),
+    "cli/deforum_settings_file": ("deforum_settings_file", {}, (), {
+        "DeforumLoadSettings": {"max_frames": 6, "width": SIZE, "height": SIZE}}),
     "cli/deforum_3d": ("deforum_3d", {**TINY_RENDER, "max_frames": 6}, (), {}),
     "cli/deforum_3d_pinhole": ("deforum_3d", {**TINY_RENDER, "max_frames": 6}, (), PINHOLE),
     # the README's main job, shortened: the motion preview at the workflow's own size
@@ -181,7 +195,8 @@ def test_headless_twins_render_the_recorded_frames(
 ) -> None:
     workflow_name, animate, options, nodes = HEADLESS_RENDERS[name]
     workflow = headless_copy(workflow_name, tmp_path, model_folders, animate, nodes)
-    check(name, run_digests(render(workflow, tmp_path / "out", *options)))
+    run = render(workflow, tmp_path / "out", model_folders["input"], *options)
+    check(name, run_digests(run))
 
 
 # -- UI workflows, in the real ComfyUI --------------------------------------------------------
@@ -198,6 +213,9 @@ UI_RENDERS = {
     "deforum_2d": (WORKFLOWS / "deforum_2d.json", {"max_frames": 12, "diffusion_cadence": 3}),
     "deforum_still": (WORKFLOWS / "deforum_still.json", {}),
     "deforum_3d": (WORKFLOWS / "deforum_3d.json", {"max_frames": 8}),
+    "deforum_video_input": (WORKFLOWS / "deforum_video_input.json", {}),
+    # the settings file's own frame count and size, shrunk by Load Settings' overrides
+    "deforum_settings_file": (WORKFLOWS / "deforum_settings_file.json", {}),
     # a workflow saved before the camera input: it renders with the pinhole camera, as then
     "deforum_3d_saved_v0_1": (SAVED_V0_1 / "deforum_3d.json", {"max_frames": 8}),
 }
@@ -217,6 +235,11 @@ def test_ui_workflows_render_the_recorded_frames_in_comfyui(
         set_widgets(workflow, object_info, "DeforumDepthModel", model_file=DEPTH_FILE,
                     input_size=56)  # fmt: skip
         set_widgets(workflow, object_info, "DeforumMotion3D", save_depth_maps=True)
+    if workflow_name == "deforum_video_input":
+        write_test_clip(comfyui_server.input_dir)
+    if workflow_name == "deforum_settings_file":
+        set_widgets(workflow, object_info, "DeforumLoadSettings", max_frames=6, width=SIZE,
+                    height=SIZE)  # fmt: skip
     set_widgets(
         workflow, object_info, "DeforumAnimate", run_name=f"digest_{name}",
         width=SIZE, height=SIZE, steps_schedule="0:(2)", **animate,

@@ -3,14 +3,13 @@
 ComfyUI 0.3.75 shows each workflows/*.json as a template card with `<name>.jpg` beside it as
 the thumbnail (scripts/make_thumbnails.py renders them with the pack), and offers a download
 for a model a loader names when the loader node's `properties.models` has an entry of that
-name with its url and model folder.
+name with its url and model folder, and the file is a .safetensors.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import re
 from io import BytesIO
 from pathlib import Path
 from types import ModuleType
@@ -72,25 +71,25 @@ def loader_nodes(workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.stem)
 def test_each_loader_says_where_its_model_comes_from(path: Path) -> None:
-    """The entry's name is the file the loader loads: the checkpoint widget's value, or the
-    official file of the depth model type (what `(official file name)` looks for)."""
-    from deforum_comfy.nodes.depth_nodes import DEPTH_FOLDER, OFFICIAL_FILE
+    """The entry's name is the file the loader's widget names (0.3.75's panel drops entries
+    whose name no widget holds) and a .safetensors (the only files it downloads): the
+    checkpoint, or the depth model type's published copy, which the depth folder then holds."""
+    from deforum_comfy.nodes.depth_nodes import DEPTH_FOLDER
 
     for node in loader_nodes(json.loads(path.read_text(encoding="utf-8"))):
         (model,) = node["properties"]["models"]
         assert set(model) == {"name", "url", "directory"}
         assert model["url"].startswith("https://huggingface.co/")
         assert model["url"].endswith(f"/resolve/main/{model['name']}")
+        assert model["name"].endswith(CHECKPOINT_SUFFIXES)
         if node["type"] == "CheckpointLoaderSimple":
             assert model["name"] == node["widgets_values"][0]
-            assert model["name"].endswith(CHECKPOINT_SUFFIXES)
             assert model["directory"] == "checkpoints"
         else:
             model_type, model_file = node["widgets_values"][:2]
             spec = MODEL_SPECS[model_type]
-            assert model_file == OFFICIAL_FILE and model["name"] == spec.files[0]
-            repository = re.search(r"\((https://huggingface\.co/[^)]+)\)", spec.publisher)
-            assert repository and model["url"].startswith(f"{repository[1]}/resolve/")
+            assert (model["name"], model["url"]) == spec.download()
+            assert model_file == model["name"] and model["name"] in spec.expected_files()
             assert model["directory"] == DEPTH_FOLDER
 
 
