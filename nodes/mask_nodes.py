@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from deforum_core.mask_expression import parse_mask_expression
 from deforum_core.stages.mask import MaskStage
 
-from .widgets import widgets
+from .widgets import queue_check, widgets
 
 CATEGORY = "Deforum/stages"
 
@@ -53,6 +54,12 @@ class DeforumMask:
                 ),
             },
         }
+
+    @queue_check
+    def VALIDATE_INPUTS(cls, mask_expression=None) -> None:
+        """The expression is parsed (whether its masks are connected is known when it runs)."""
+        if isinstance(mask_expression, str) and mask_expression.strip():
+            parse_mask_expression(mask_expression)
 
     def build(self, mask=None, image=None, mask_video=None, **settings):
         picture = mask if mask is not None else image

@@ -7,7 +7,12 @@ validate nodes behind optional inputs at all (a typo there was queued, and faile
 ran). A middleware on POST /prompt therefore runs the pack's own checks (widgets.queue_check)
 on the constant inputs of every pack node an output depends on; when one fails the prompt is
 refused with HTTP 400 in ComfyUI's error shape, one entry per wrong node, filed under the
-input that is wrong. Prompts the pack finds nothing wrong with go on to ComfyUI unchanged.
+input that is wrong. The same pass makes ComfyUI's own checks of the pack nodes' widget
+values (widget_check.py), which that server skips behind optional inputs too, and adds up the
+schedule and prompt math each Deforum Animate's render would do (its own schedules, those of
+the stages linked to it, its prompts), so that a render the loop would refuse before frame 0
+is refused when it is queued. Prompts the pack finds nothing wrong with go on to ComfyUI
+unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from typing import Any
 
 from deforum_core.errors import DeforumError
 
+from .budget_check import budget_refusals
+from .widget_check import read_widgets
+
+PACKAGE = __name__.rpartition(".")[0] + "."  # the pack's node modules
 PROMPT_PATHS = frozenset({"/prompt", "/api/prompt"})
 REFUSAL = {
     "type": "prompt_outputs_failed_validation",
@@ -97,28 +106,58 @@ def error_entry(error: DeforumError, inputs: Mapping[str, Any]) -> dict[str, Any
 
 def prompt_errors(prompt: Any, classes: Mapping[str, type]) -> dict[str, dict[str, Any]]:
     """ComfyUI's `node_errors` for the pack nodes of a prompt whose constant inputs cannot be
-    used; empty when there are none (or the prompt is not one ComfyUI could read)."""
+    used; empty when there are none (or the prompt is not one ComfyUI could read). The render
+    budget is worked out only once every node is right (its texts parse)."""
     if not isinstance(prompt, dict):
         return {}
+    needed = _dependents(prompt, classes)
+    constants: dict[str, dict[str, Any]] = {}
     errors: dict[str, dict[str, Any]] = {}
-    for node_id, outputs in _dependents(prompt, classes).items():
-        class_type = _class_type(prompt[node_id])
-        node_class = classes.get(class_type)
-        check = None if node_class is None else pack_check(node_class)
+    for node_id, outputs in needed.items():
+        node_class = classes.get(_class_type(prompt[node_id]))
         inputs = prompt[node_id].get("inputs")
-        if check is None or not isinstance(inputs, dict):
+        if not is_pack_node(node_class) or not isinstance(inputs, dict):
             continue
-        try:
-            check_node(check, node_class, inputs)
-        except DeforumError as error:
-            errors[node_id] = {
-                "errors": [error_entry(error, inputs)],
-                "dependent_outputs": sorted(set(outputs)),
-                "class_type": class_type,
-            }
-        except Exception:  # ComfyUI's own validation reports it
-            continue
+        constants[node_id], entries = read_widgets(node_class, inputs)
+        if not entries:
+            entries = pack_entries(node_class, constants[node_id])
+        if entries:
+            errors[node_id] = node_error(prompt, node_id, entries, outputs)
+    if errors:
+        return errors
+    for owner, error in budget_refusals(prompt, classes, constants):
+        entry = error_entry(error, constants[owner])
+        errors[owner] = node_error(prompt, owner, [entry], needed[owner])
     return errors
+
+
+def is_pack_node(node_class: type | None) -> bool:
+    """Whether a node class is one of this pack's (defined in this package)."""
+    return getattr(node_class, "__module__", "").startswith(PACKAGE)
+
+
+def pack_entries(node_class: type, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The entry of a pack node's own queue-time check, when it fails."""
+    check = pack_check(node_class)
+    if check is not None:
+        try:
+            check_node(check, node_class, values)
+        except DeforumError as error:
+            return [error_entry(error, values)]
+        except Exception:  # ComfyUI's own validation reports it
+            pass
+    return []
+
+
+def node_error(
+    prompt: Mapping[str, Any], node_id: str, entries: list[dict[str, Any]], outputs: list[str]
+) -> dict[str, Any]:
+    """ComfyUI's node_errors value of one node."""
+    return {
+        "errors": entries,
+        "dependent_outputs": sorted(set(outputs)),
+        "class_type": _class_type(prompt[node_id]),
+    }
 
 
 def prompt_check_middleware(classes: Callable[[], Mapping[str, type]]) -> Any:

@@ -57,6 +57,7 @@ class AnimationMode:
     name = ""
     uses_depth_model = False
     uses_video = False  # whether a key starts from the video's frame (KeyInputs.video_frame)
+    frames_follow_source = False  # whether frame_count comes from a source, not max_frames
 
     def check_wiring(self, stages: Stages) -> None:
         """Raise a ScheduleError naming what to connect when the stages do not suit the mode."""

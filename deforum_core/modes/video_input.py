@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 class VideoInputMode(AnimationMode):
     name = "Video Input"
     uses_video = True
+    frames_follow_source = True
 
     def check_wiring(self, stages: Stages) -> None:
         if stages.video is None:

@@ -4,6 +4,7 @@ that are not plain names are refused by the node and input they belong to."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -85,3 +86,47 @@ def test_names_with_control_characters_are_refused_by_their_input(
         "run_name: 'x\\n' contains the control character '\\n'"
     )
     assert not list((comfyui_server.output_dir / "deforum").glob("x*"))
+
+
+def heavy_render(prompts: str, max_frames: int) -> dict[str, Any]:
+    """Deforum Prompts feeding a motion preview of max_frames frames."""
+    animate = {
+        "prompts": ["a", 0], "init_image": ["b", 0], "animation_mode": "2D",
+        "max_frames": max_frames, "width": 64, "height": 64, "fps": 15.0, "base_seed": 1,
+        "seed_behavior": "iter", "seed_iter_N": 1, "seed_schedule": "0:(s)",
+        "strength_schedule": "0:(0.65)", "steps_schedule": "0:(25)", "cfg_schedule": "0:(7)",
+        "diffusion_cadence": 1, "init_strength": 0.65, "run_name": "heavy", "resume": False,
+        "output_frames": False,
+    }  # fmt: skip
+    return {
+        "a": {"class_type": "DeforumPrompts",
+              "inputs": {"prompts": prompts, "positive": "", "negative": ""}},
+        "b": {"class_type": "EmptyImage",
+              "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+        "c": {"class_type": "DeforumAnimate", "inputs": animate},
+    }  # fmt: skip
+
+
+def test_a_render_whose_prompt_math_is_too_heavy_is_refused_when_queued(
+    comfyui_server: ComfyServer,
+) -> None:
+    """A legal 64 KB prompt schedule over 100,000 frames held the queue for about 45 minutes:
+    Deforum Prompts has no frame count, so Animate's is used to cost it when it is queued."""
+    math = " ".join("`" + "+".join(["t"] * 200) + "`" for _ in range(5))  # 995 operations
+    prompts = "\n".join(f"{frame}: a lake {math}" for frame in range(0, 100_000, 3_125))
+    assert 60_000 < len(prompts) <= 65_536  # as long as a prompt schedule may be
+    started = time.perf_counter()
+
+    status, body = comfyui_server.client.queue_prompt(heavy_render(prompts, 100_000))
+
+    assert time.perf_counter() - started < 3.0
+    assert status == 400, body
+    assert list(body["node_errors"]) == ["a"]
+    assert body["node_errors"]["a"]["dependent_outputs"] == ["c"]
+    (error,) = body["node_errors"]["a"]["errors"]
+    assert error["extra_info"]["input_name"] == "prompts"
+    assert error["message"].startswith(
+        "prompts: working out the schedules for 100000 frames would take about "
+    )
+    assert error["message"].endswith("more than the 25 million a render may spend")
+    assert comfyui_server.client.get_json("/queue") == {"queue_running": [], "queue_pending": []}

@@ -23,9 +23,16 @@ from comfyui_harness import (
     REPO_ROOT,
     ComfyServer,
     load_workflow,
+    set_widgets,
     workflow_to_api_prompt,
 )
 from PIL import Image
+
+from deforum_core.errors import DeforumError
+from deforum_core.keyframes import parse_schedule
+from deforum_core.params import params_of
+from deforum_core.stages import NoiseStage
+from deforum_core.stages.mask import MaskStage
 
 pytestmark = pytest.mark.comfyui
 
@@ -37,6 +44,7 @@ WIDGET_ORDER = {
     "DeforumPromptSchedule": ["prompts", "max_frames", "positive", "negative", "s_value", "fps"],
 }
 SCHEDULE_WORKFLOW = REPO_ROOT / "workflows" / "deforum_schedules.json"
+WORKFLOW_2D = REPO_ROOT / "workflows" / "deforum_2d.json"
 
 
 def expected_tri_values(max_frames: int = 61) -> list[float]:
@@ -252,8 +260,10 @@ def test_an_invalid_schedule_refuses_the_whole_prompt(comfyui_server: ComfyServe
     assert client.get_json("/queue") == {"queue_running": [], "queue_pending": []}
 
 
-def animate_prompt(prompts_inputs: dict[str, Any]) -> dict[str, Any]:
-    """A motion preview fed by a prompt schedule, so that ComfyUI validates the schedule."""
+def animate_prompt(
+    prompts_inputs: dict[str, Any], prompts_class: str = "DeforumPromptSchedule"
+) -> dict[str, Any]:
+    """A motion preview fed by a prompts node, so that ComfyUI validates the prompts."""
     animate = {
         "prompts": ["3", 0], "init_image": ["4", 0], "animation_mode": "None", "max_frames": 2,
         "width": 64, "height": 64, "fps": 15.0, "base_seed": 1, "seed_behavior": "iter",
@@ -262,24 +272,34 @@ def animate_prompt(prompts_inputs: dict[str, Any]) -> dict[str, Any]:
         "init_strength": 0.65, "run_name": "refused", "resume": False, "output_frames": False,
     }  # fmt: skip
     return {
-        "3": {"class_type": "DeforumPromptSchedule", "inputs": prompts_inputs},
+        "3": {"class_type": prompts_class,
+              "inputs": {name: prompts_inputs[name] for name in WIDGET_ORDER[prompts_class]}},
         "4": {"class_type": "EmptyImage",
               "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
         "5": {"class_type": "DeforumAnimate", "inputs": animate},
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("prompts_class", ["DeforumPrompts", "DeforumPromptSchedule"])
 def test_bad_global_prompt_math_and_deep_json_are_refused_at_queue_time(
-    comfyui_server: ComfyServer,
+    comfyui_server: ComfyServer, prompts_class: str
 ) -> None:
     inputs = dict(schedule_prompt("0:(1)", 61)["3"]["inputs"])
     for change, expected in (
         ({"positive": "photo of `sin(t`"}, "positive: unclosed '('"),
-        ({"prompts": '{"0": ' + "[" * 30_000 + "]" * 30_000 + "}"}, "nested more than 64"),
+        ({"negative": "`max_f *`"}, "negative: expression ends too early"),
+        (
+            {"prompts": '{"0": ' + "[" * 30_000 + "]" * 30_000 + "}"},
+            "prompts: JSON nested more than 64 levels deep",
+        ),
     ):
-        status, body = comfyui_server.client.queue_prompt(animate_prompt({**inputs, **change}))
+        prompt = animate_prompt({**inputs, **change}, prompts_class)
+        status, body = comfyui_server.client.queue_prompt(prompt)
         assert status == 400, body
-        assert expected in json.dumps(body["node_errors"]["3"]), body
+        assert list(body["node_errors"]) == ["3"], body
+        error = only_error(body, "3")
+        assert error["extra_info"]["input_name"] == next(iter(change))
+        assert error["message"] == expected, error
 
 
 def node_id_of(prompt: dict[str, dict[str, Any]], class_type: str) -> str:
@@ -349,3 +369,64 @@ def test_a_typo_in_a_linked_motion_is_one_refusal_naming_its_input(
     assert error["extra_info"]["input_name"] == "zoom"
     assert error["extra_info"]["received_value"] == "0:(1,02)"
     assert error["message"].startswith("zoom: decimal comma")
+
+
+def test_a_typo_in_a_shipped_workflows_animate_schedule_is_one_refusal(
+    comfyui_server: ComfyServer, object_info: dict
+) -> None:
+    """The 2D example queued as the page queues it, with a decimal comma in Animate's
+    strength: HTTP 400 with one entry, on Animate, under strength_schedule, in the pack's
+    words (ComfyUI alone files Animate's check once under each of its schedules)."""
+    workflow = load_workflow(WORKFLOW_2D)
+    set_widgets(workflow, object_info, "DeforumAnimate", strength_schedule="0: (0,65)")
+    prompt = workflow_to_api_prompt(workflow, object_info)
+    with pytest.raises(DeforumError) as typo:
+        parse_schedule("0: (0,65)", name="strength_schedule")
+
+    status, body = comfyui_server.client.queue_prompt(prompt, workflow)
+
+    assert status == 400, body
+    animate = node_id_of(prompt, "DeforumAnimate")
+    assert list(body["node_errors"]) == [animate]
+    assert body["node_errors"][animate]["class_type"] == "DeforumAnimate"
+    error = only_error(body, animate)
+    assert error["extra_info"]["input_name"] == "strength_schedule"
+    assert error["extra_info"]["received_value"] == "0: (0,65)"
+    assert error["message"] == str(typo.value).splitlines()[0]
+    assert error["message"] == "strength_schedule: decimal comma: ',' is not a decimal separator"
+    fix = "fix: use '.' as the decimal separator: write 0.65"
+    assert error["details"] == f"in '0: (0,65)' (position 5); {fix}"
+    assert comfyui_server.client.get_json("/queue") == {"queue_running": [], "queue_pending": []}
+
+
+@pytest.mark.parametrize(
+    ("class_type", "socket", "change", "message"),
+    [
+        ("DeforumNoise", "noise", {"perlin_octaves": 999}, "Value 999 bigger than max of 256"),
+        ("DeforumNoise", "noise", {"perlin_persistence": -1}, "Value -1.0 smaller than min of 0.0"),
+        ("DeforumNoise", "noise", {"noise_type": "pink"}, "Value not in list"),
+        ("DeforumMask", "mask", {"mask_expression": "{init_mask} &"},
+         "mask_expression: the expression ends where a mask is expected"),
+    ],
+)  # fmt: skip
+def test_a_bad_value_behind_an_optional_input_is_refused_when_queued(
+    comfyui_server: ComfyServer, class_type: str, socket: str, change: dict, message: str
+) -> None:
+    """The 2024 server does not validate nodes reached through optional inputs (it queued
+    these, and they failed when they ran): the pack checks its own nodes' widgets as ComfyUI
+    would, and both servers refuse the prompt naming the node and the input."""
+    settings = {"DeforumNoise": NoiseStage, "DeforumMask": MaskStage}[class_type]
+    prompt = animate_prompt(dict(schedule_prompt("0:(1)", 61)["3"]["inputs"]), "DeforumPrompts")
+    stage = {declared.name: declared.default for declared in params_of(settings)}
+    prompt["7"] = {"class_type": class_type, "inputs": {**stage, **change}}
+    prompt["5"]["inputs"].update({socket: ["7", 0], "run_name": "optional"})
+
+    status, body = comfyui_server.client.queue_prompt(prompt)
+
+    assert status == 400, body
+    assert list(body["node_errors"]) == ["7"]
+    assert body["node_errors"]["7"]["class_type"] == class_type
+    assert body["node_errors"]["7"]["dependent_outputs"] == ["5"]
+    error = only_error(body, "7")
+    assert error["extra_info"]["input_name"] == next(iter(change))
+    assert error["message"] == message
