@@ -11,8 +11,6 @@ functions: importing the pack stays light.
 from __future__ import annotations
 
 import inspect
-import json
-from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,16 +21,9 @@ from ..fingerprint import file_fingerprint, weights_fingerprint
 from .backend import DiffusionError, DiffusionRequest, DiffusionResult, check_request, unchanged
 from .conditioning import Embedding, EmbeddingCache, frame_embeddings
 from .masked import keeping_masked
+from .pipeline_files import read_pipeline
 from .samplers import scheduler_spec
 from .variation import variation_noise
-
-CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
-_SDXL_KEY = "conditioner.embedders.1."  # the second text encoder only SDXL checkpoints have
-_CONFIG_HINT = (
-    "single-file checkpoints need their model configs offline: pass `config`, a diffusers "
-    "folder of the same model type (model_index.json with the unet/vae/text_encoder/"
-    "tokenizer configs; weights are not needed), or load a diffusers folder instead"
-)
 
 
 class DiffusersBackend:
@@ -73,10 +64,19 @@ class DiffusersBackend:
         return self.pipeline.unet.device
 
     def describe(self) -> dict[str, Any]:
+        """What makes this backend's frames what they are, for the run's record. The
+        scheduler's config is in it: the sampler name sets the class and a few overrides, but
+        the rest (timestep spacing, beta schedule, prediction type) comes from the model's own
+        scheduler config, which a folder can change without touching a weights file."""
         return {
             "backend": self.name,
             "sampler": self.sampler,
             "scheduler": self._scheduler_class.__name__,
+            "scheduler_config": {
+                key: value
+                for key, value in sorted(self._scheduler_config.items())
+                if not key.startswith("_")  # diffusers' bookkeeping: version, source class
+            },
             "model_file": None if self.source is None else self.source.name,
             "model_fingerprint": self._fingerprint,
         }
@@ -293,106 +293,9 @@ def load_diffusers_backend(
     path = Path(source).expanduser()
     device = torch.device(device) if device is not None else default_device()
     dtype = torch.float16 if device.type == "cuda" else torch.float32
-    if path.is_dir():
-        pipeline = _load_folder(path, dtype)
-    elif path.is_file():
-        pipeline = _load_file(path, dtype, config)
-    else:
-        raise DiffusionError(
-            f"model: no checkpoint file or diffusers folder at {str(path)!r}",
-            hint="give the path of a .safetensors/.ckpt file or of a folder with model_index.json",
-        )
+    pipeline = read_pipeline(path, dtype, config)
     pipeline.to(device)
     if getattr(pipeline.vae.config, "force_upcast", False):
         pipeline.vae.to(torch.float32)
     pipeline.set_progress_bar_config(disable=True)
     return DiffusersBackend(pipeline, sampler, source=path)
-
-
-def _pipeline_class(is_xl: bool) -> Any:
-    import diffusers
-
-    return diffusers.StableDiffusionXLPipeline if is_xl else diffusers.StableDiffusionPipeline
-
-
-def _options(dtype: torch.dtype) -> dict[str, Any]:
-    """Loader options: offline always; a dtype only when not float32, the default (newer
-    diffusers renamed torch_dtype to dtype, older ones know only torch_dtype)."""
-    options: dict[str, Any] = {"local_files_only": True}
-    if dtype != torch.float32:
-        options["torch_dtype"] = dtype
-    return options
-
-
-def _load_folder(path: Path, dtype: torch.dtype) -> Any:
-    index = path / "model_index.json"
-    if not index.is_file():
-        raise DiffusionError(
-            f"model: {str(path)!r} is not a diffusers folder (it has no model_index.json)",
-            hint="give the folder saved by save_pretrained, or a single checkpoint file",
-        )
-    class_name = json.loads(index.read_text(encoding="utf-8")).get("_class_name", "")
-    if not class_name.startswith("StableDiffusion"):
-        raise DiffusionError(
-            f"model: {str(path)!r} holds a {class_name or 'unknown'} pipeline",
-            hint="the diffusion stage runs Stable Diffusion 1.x, 2.x and SDXL models",
-        )
-    pipeline_class = _pipeline_class("XL" in class_name)
-    options = _options(dtype)
-    if "XL" not in class_name:
-        options.update(safety_checker=None, requires_safety_checker=False)
-    return _loading(path, lambda: pipeline_class.from_pretrained(path, **options))
-
-
-def _load_file(path: Path, dtype: torch.dtype, config: str | Path | None) -> Any:
-    if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
-        raise DiffusionError(
-            f"model: {path.name!r} is not a checkpoint file",
-            hint=f"use a {' or '.join(CHECKPOINT_SUFFIXES)} file or a diffusers folder",
-        )
-    pipeline_class = _pipeline_class(_is_sdxl_file(path))
-    if not config or not Path(config).expanduser().is_dir():
-        # without a local config folder diffusers turns local_files_only off and asks the hub
-        given = f"{str(config)!r} is not a folder" if config else "no config folder was given"
-        raise DiffusionError(
-            f"model: could not load {path.name!r} offline: {given}", hint=_CONFIG_HINT
-        )
-    options = _options(dtype)
-    options["config"] = str(Path(config).expanduser())
-    return _loading(
-        path, lambda: pipeline_class.from_single_file(str(path), **options), hint=_CONFIG_HINT
-    )
-
-
-def _is_sdxl_file(path: Path) -> bool:
-    """Whether a checkpoint holds SDXL's second text encoder (read lazily, weights only)."""
-    try:
-        if path.suffix.lower() == ".safetensors":
-            from safetensors import safe_open
-
-            with safe_open(str(path), framework="pt") as handle:
-                keys = list(handle.keys())
-        else:
-            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-            keys = list(loaded.get("state_dict", loaded)) if isinstance(loaded, dict) else []
-    except Exception:  # every reader fails differently; their texts can quote the file
-        raise DiffusionError(
-            f"model: {path.name!r} cannot be read as a checkpoint",
-            hint="check that the file is complete and is a Stable Diffusion checkpoint",
-        ) from None
-    return any(key.startswith(_SDXL_KEY) for key in keys)
-
-
-def _loading(path: Path, load: Callable[[], Any], hint: str = "") -> Any:
-    """Run a diffusers loader, turning its many failure types into one readable error."""
-    try:
-        return load()
-    except DiffusionError:
-        raise
-    except Exception as error:  # diffusers raises OSError, ValueError, KeyError, ...
-        raise DiffusionError(
-            f"model: could not load {path.name!r} offline: {error}",
-            hint=hint
-            or "check that the folder is complete (every component's config "
-            "and weights) and is a Stable Diffusion model",
-        ) from error

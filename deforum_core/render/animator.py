@@ -79,10 +79,15 @@ def run_record(
     }
 
 
-def legacy_record(settings: AnimationSettings, stages: Stages) -> dict[str, Any]:
+def legacy_record(
+    settings: AnimationSettings, stages: Stages, diffuser: DiffusionBackend | None
+) -> dict[str, Any]:
     """What records saved before the appended parameters existed rendered with, nested as
-    run_record, so such a run resumes under today's settings when nothing else changed."""
+    run_record, so such a run resumes under today's settings when nothing else changed. A
+    diffusers record saved before it named its scheduler's config is taken to have used the
+    model's config as it is now."""
     connected = {name: getattr(stages, name) for name in ("motion", *PREPARE_ORDER)}
+    described = {} if diffuser is None else diffuser.describe()
     return {
         **legacy_values(settings),
         "stages": {
@@ -90,6 +95,7 @@ def legacy_record(settings: AnimationSettings, stages: Stages) -> dict[str, Any]
             for name, stage in connected.items()
             if isinstance(stage, ParameterTable)
         },
+        "diffuser": {k: v for k, v in described.items() if k == "scheduler_config"},
     }
 
 
@@ -115,7 +121,7 @@ def render_animation(
     check_evaluation_cost(render_costs(resolved, stages, diffused), resolved.max_frames)
     loop = _Loop(resolved, stages, diffuser, directory, init_image, callbacks or RenderCallbacks())
     state = directory.prepare(run_record(resolved, stages, diffuser, init_image), resume=resume,
-                              legacy=legacy_record(resolved, stages))  # fmt: skip
+                              legacy=legacy_record(resolved, stages, diffuser))  # fmt: skip
     return loop.run(state)
 
 

@@ -4,7 +4,11 @@ with one message that tells nothing about the file, unless the server owner allo
 from __future__ import annotations
 
 import importlib
+import json
+import random
+import re
 import sys
+from pathlib import Path
 
 import pytest
 import tiny_depth
@@ -75,3 +79,84 @@ def test_the_server_owner_may_allow_other_folders(nodes, tmp_path, monkeypatch):
     outside = tiny_depth.write_tiny_depth_file(tmp_path / "elsewhere.safetensors", SMALL)
     monkeypatch.setenv("DEFORUM_ALLOW_OUTSIDE_PATHS", "1")
     assert load_depth(depth, str(outside)) is not None
+
+
+# A file a workflow could point a loader at: a secret line, then bytes that are no text.
+CONTENT = b"SECRET qzxj=hunter2\n" + random.Random(9).randbytes(300)
+
+
+def echoes(message: str, content: bytes = CONTENT) -> list[str]:
+    """What of `content` the message repeats: any six characters of it, a byte of it written
+    as Python or C write one (\\x83, 0x83), or torch's "Unsupported operand <byte>"."""
+    text = content.decode("latin-1")
+    pieces = {text[start : start + 6] for start in range(len(text) - 5)}
+    pieces |= {f"\\x{byte:02x}" for byte in content} | {f"0x{byte:02x}" for byte in content}
+    return sorted(piece for piece in pieces | {"SECRET", "operand"} if piece in message)
+
+
+def put(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def unreadable_models(tmp_path) -> Path:
+    """Files in the model folders that are not what the loaders expect: text and random bytes
+    under checkpoint names, a model index that is no JSON, a diffusers folder whose index
+    names a component after the secret, and one plain checkpoint to pair with a config."""
+    from safetensors.torch import save_file
+
+    models = tmp_path / "comfy" / "models"
+    for name in ("secret.safetensors", "secret.ckpt", "secret.pth", "notes.txt"):
+        put(models / "checkpoints" / name, CONTENT)
+        put(models / "depth" / name, CONTENT)
+    put(models / "diffusers" / "garbled" / "model_index.json", CONTENT)
+    declared = {"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "SECRET_x"]}
+    put(models / "diffusers" / "declared" / "model_index.json", json.dumps(declared).encode())
+    put(models / "diffusers" / "declared" / "unet" / "config.json", CONTENT)
+    save_file({"weight": torch.zeros(2, 2)}, str(models / "checkpoints" / "plain.safetensors"))
+    return models
+
+
+@pytest.mark.parametrize(
+    ("path", "config", "said"),
+    [
+        ("checkpoints/secret.safetensors", "", "model: 'secret.safetensors' cannot be read as a"),
+        ("checkpoints/secret.ckpt", "", "model: 'secret.ckpt' cannot be read as a checkpoint"),
+        ("checkpoints/notes.txt", "", "model: 'notes.txt' is not a checkpoint file"),
+        ("diffusers/garbled", "", "model: the model_index.json in 'garbled' is not a diffusers"),
+        ("diffusers/declared", "", "model: 'declared' is not a complete diffusers folder"),
+        ("checkpoints/plain.safetensors", "diffusers/declared",
+         "model: could not load 'plain.safetensors' offline with the config folder 'declared'"),
+        ("checkpoints/plain.safetensors", "diffusers/garbled",
+         "model: could not load 'plain.safetensors' offline with the config folder 'garbled'"),
+        ("checkpoints/plain.safetensors", "checkpoints/notes.txt", "notes.txt' is not a folder"),
+    ],
+)  # fmt: skip
+def test_diffusers_loader_errors_never_echo_the_file(nodes, unreadable_models, path, config,
+                                                     said):  # fmt: skip
+    _, diffusion = nodes
+    loader = diffusion.DeforumDiffusersLoader()
+    message = refusal(lambda: loader.load("(use path)", path, "euler_a", config))
+    assert echoes(message) == [], message
+    assert said in message.splitlines()[0]
+    assert re.search(r"\n  fix: (give|use a|single-file .* pass `config`)", message), message
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("secret.pth", "secret.pth is not a plain weights file"),
+        ("notes.txt", "notes.txt is not a plain weights file"),
+        ("secret.safetensors", "secret.safetensors is not a readable .safetensors file"),
+    ],
+)
+def test_depth_model_errors_never_echo_the_file(nodes, unreadable_models, name, said):
+    depth, _ = nodes
+    by_path = refusal(lambda: load_depth(depth, f"depth/{name}"))
+    with torch.inference_mode():
+        by_list = refusal(lambda: depth.DeforumDepthModel().load(SMALL, name, "", 28))
+    for message in (by_path, by_list):
+        assert echoes(message) == [], message
+        assert message.startswith(said) and "use the official checkpoint" in message.lower()

@@ -5,8 +5,11 @@ index. The contract file records, for every node id, its inputs in order (sectio
 kind, default, bounds, choices) and its outputs. A change passes only if every saved
 workflow still loads and renders as before: node ids stay, inputs keep their order, kind and
 default, combo choices are only added, and new inputs and outputs come after the recorded
-ones. Append a new node or input to the file by hand, or run with DEFORUM_RECORD_CONTRACT=1
-to rewrite it from the current nodes (then review the diff).
+ones. A new required input must be a widget with a default (a saved workflow has no link to
+a new socket, and ComfyUI refuses a required socket left unconnected), and the widgets keep
+their order across both sections, as saved widget values are matched to them by position.
+Append a new node or input to the file by hand, or run with DEFORUM_RECORD_CONTRACT=1 to
+rewrite it from the current nodes (then review the diff).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "node_contract.json"
 RECORDED_OPTIONS = ("default", "min", "max", "step", "multiline")
+WIDGET_KINDS = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 
 
 def describe_input(section: str, name: str, spec: tuple) -> dict[str, Any]:
@@ -98,9 +102,43 @@ def breaks(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             ]
             if lost:
                 problems.append(f"{entry['name']}: choices {lost} were removed")
+        if section == "required":
+            problems.extend(filter(None, map(_unfilled, after[len(before) :])))
+    widgets_before, widgets_after = widget_names(old), widget_names(new)
+    if widgets_after[: len(widgets_before)] != widgets_before:
+        problems.append(
+            f"widgets {widgets_before} became {widgets_after}: saved widget values would "
+            "land in other widgets (append new widgets after every recorded one)"
+        )
     if new["outputs"][: len(old["outputs"])] != old["outputs"]:
         problems.append(f"outputs {old['outputs']} became {new['outputs']}")
     return problems
+
+
+def _unfilled(entry: dict[str, Any]) -> str:
+    """Why a newly appended required input breaks saved workflows ("" when it does not)."""
+    if entry["kind"] not in WIDGET_KINDS:
+        return (
+            f"required input {entry['name']} was appended as a required socket: saved "
+            "workflows have no link to it (make it optional)"
+        )
+    if "default" not in entry:
+        return (
+            f"required input {entry['name']} was appended without a default: saved "
+            "workflows have no value for it (give it a default)"
+        )
+    return ""
+
+
+def widget_names(node: dict[str, Any]) -> list[str]:
+    """The node's widgets in the order a saved workflow stores their values: the required
+    ones, then the optional ones, each in declaration order."""
+    return [
+        entry["name"]
+        for section in ("required", "optional")
+        for entry in node["inputs"]
+        if entry["section"] == section and entry["kind"] in WIDGET_KINDS
+    ]
 
 
 def test_every_node_keeps_its_recorded_contract(pack, recorded) -> None:
@@ -130,6 +168,13 @@ def test_every_node_is_recorded(pack, recorded) -> None:
         (lambda node: node["inputs"][1].update(default="0:(2)"), "default"),
         (lambda node: node["inputs"][6]["choices"].pop(), "were removed"),
         (lambda node: node["outputs"].clear(), "outputs"),
+        (lambda node: node["inputs"].append({"section": "required", "name": "new",
+                                             "kind": "IMAGE"}), "appended as a required socket"),
+        (lambda node: node["inputs"].append({"section": "required", "name": "new",
+                                             "kind": "INT"}), "appended without a default"),
+        (lambda node: node["inputs"].append({"section": "required", "name": "new",
+                                             "kind": "BOOLEAN", "default": False}),
+         "saved widget values would land in other widgets"),  # before the optional camera
     ],
 )  # fmt: skip
 def test_a_breaking_change_is_caught(recorded, change, expected) -> None:
@@ -143,6 +188,12 @@ def test_a_breaking_change_is_caught(recorded, change, expected) -> None:
 def test_appending_an_input_or_a_choice_is_allowed(recorded) -> None:
     old = recorded["DeforumMotion2D"]
     new = json.loads(json.dumps(old))
-    new["inputs"].append({"section": "required", "name": "extra", "kind": "BOOLEAN"})
+    new["inputs"].append({"section": "optional", "name": "extra", "kind": "BOOLEAN",
+                          "default": False})  # fmt: skip
+    new["inputs"].append({"section": "optional", "name": "image", "kind": "IMAGE"})
     new["inputs"][6]["choices"].append("mirror")
+    assert breaks(old, new) == []
+    old = recorded["DeforumEnhance"]  # no optional widgets for a required one to push along
+    new = json.loads(json.dumps(old))
+    new["inputs"].append({"section": "required", "name": "extra", "kind": "INT", "default": 0})
     assert breaks(old, new) == []

@@ -1,10 +1,16 @@
 """Video assembly with PyAV: formats, frame counts, sound, and no half-written files."""
 
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import av
 import pytest
 import torch
 from sounds import write_tone
 
+from deforum_core.errors import DeforumError
 from deforum_core.render.rundir import RunDirectory
 from deforum_core.video_encoding import VideoError, encode_video
 
@@ -94,3 +100,54 @@ def test_a_failed_encode_leaves_no_file(run):
     with pytest.raises(VideoError, match=r"frame_00007\.png is missing"):
         encode_video(paths, run.path / "v.mp4", fps=15)
     assert not list(run.path.glob("*.mp4")) and not list(run.path.glob(".*"))
+
+
+def disk_fills_once_writing_starts(folder: Path, filled: list[int]) -> Callable[[int, int], None]:
+    """An on_frame callback that, as soon as the encoder has its file open in `folder`, points
+    that file's descriptor at /dev/full, so FFmpeg's own later writes get ENOSPC from the
+    kernel as on a disk that fills up mid-encode; the frame it happened at goes to `filled`."""
+
+    def on_frame(done: int, _total: int) -> None:
+        written = [str(path) for path in folder.glob(".*.partial*")]
+        if filled or not written:
+            return
+        descriptors = [name for name in os.listdir("/proc/self/fd")
+                       if os.path.realpath(f"/proc/self/fd/{name}") in written]  # fmt: skip
+        full = os.open("/dev/full", os.O_WRONLY)
+        for descriptor in descriptors:
+            os.dup2(full, int(descriptor))
+        os.close(full)
+        filled.append(done)
+
+    return on_frame
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /dev/full and /proc")
+@pytest.mark.parametrize("video_format", ["mp4", "gif"])
+def test_a_full_disk_names_the_video_leaves_no_temporary_and_keeps_the_old_video(
+    tmp_path, video_format
+):
+    run = RunDirectory(tmp_path / "run")
+    run.path.mkdir()
+    generator = torch.Generator().manual_seed(0)
+    for index in range(48):  # x264 holds about 40 frames before its first packet
+        run.write_frame(index, torch.rand(1, 48, 64, 3, generator=generator))
+    output = run.path / f"deforum.{video_format}"
+    encode_video(run.frame_paths()[:6], output, fps=15, video_format=video_format)
+    earlier = output.read_bytes()
+
+    filled: list[int] = []
+    with pytest.raises(DeforumError) as caught:
+        encode_video(run.frame_paths(), output, fps=15, video_format=video_format,
+                     on_frame=disk_fills_once_writing_starts(run.path, filled))  # fmt: skip
+    assert filled and filled[0] < 48  # the disk filled while frames were still coming
+    message = str(caught.value)
+    assert message.startswith(f"could not write {output}: No space left on device")
+    assert str(run.path) in message and "free space" in message
+    assert output.read_bytes() == earlier
+    assert sorted(p.name for p in run.path.iterdir() if not p.name.startswith("frame_")) == [
+        output.name
+    ]  # no temporary file left behind
+
+    encode_video(run.frame_paths(), output, fps=15, video_format=video_format)  # space freed
+    assert decoded(output)[0] == 48
