@@ -26,6 +26,7 @@ from deforum_core.depth import (
     MODEL_TYPES,
     WEIGHT_EXTENSIONS,
     DepthEstimator,
+    DepthModelError,
     find_model_file,
     missing_file_error,
     resolve_model_type,
@@ -225,15 +226,28 @@ class DeforumDepthModel:
         }
 
     def load(self, model_type, model_file, path, input_size):
-        weights = resolve_weights(model_type, model_file, path)
-        estimator = DepthEstimator.from_file(
-            model_type,
-            weights,
-            folders=depth_folders(),
-            input_size=input_size or None,
-            device=_offload_device(),
-        )
+        named_by = naming_input(model_file, path)
+        try:
+            weights = resolve_weights(model_type, model_file, path)
+            estimator = DepthEstimator.from_file(
+                model_type,
+                weights,
+                folders=depth_folders(),
+                input_size=input_size or None,
+                device=_offload_device(),
+            )
+        except DepthModelError as error:
+            if error.parameter is not None:
+                raise
+            raise type(error)(error.reason, hint=error.hint, parameter=named_by) from None
         return (estimator,)
+
+
+def naming_input(model_file: str, path: str) -> str:
+    """The input that chose the weights file, which an error about the file is filed under."""
+    if model_file != OFFICIAL_FILE:
+        return "model_file"
+    return "path" if path.strip() else "model_type"
 
 
 class DeforumEstimateDepth:

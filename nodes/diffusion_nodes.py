@@ -154,7 +154,13 @@ class DeforumDiffusersLoader:
                 hint=f"pick a ckpt_name, or set ckpt_name to {NO_CHECKPOINT} and fill in path",
             )
         folder = typed_model_path(config, parameter="config") if config.strip() else None
-        return (load_diffusers_backend(source, sampler=sampler, config=folder),)
+        try:
+            return (load_diffusers_backend(source, sampler=sampler, config=folder),)
+        except DiffusionError as error:
+            if error.parameter != "model":
+                raise
+            chosen_by = "path" if ckpt_name == NO_CHECKPOINT else "ckpt_name"
+            raise DiffusionError(error.reason, parameter=chosen_by, hint=error.hint) from None
 
 
 class DeforumImg2Img:

@@ -268,7 +268,8 @@ def _check_xl_base(pipeline: Any) -> None:
     )
     if unet.add_embedding.linear_1.in_features != expected:
         raise DiffusionError(
-            "model: SDXL refiner checkpoints are not supported by the Deforum diffusion stage",
+            "SDXL refiner checkpoints are not supported by the Deforum diffusion stage",
+            parameter="model",
             hint="load an SDXL base checkpoint",
         )
 

@@ -17,6 +17,13 @@ import torch
 
 from .backend import DiffusionError
 
+
+class ModelFileError(DiffusionError):
+    """A model file or folder that cannot be read as a Stable Diffusion model."""
+
+    default_parameter = "model"
+
+
 CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
 _SDXL_KEY = "conditioner.embedders.1."  # the second text encoder only SDXL checkpoints have
 _CONFIG_HINT = (
@@ -38,8 +45,8 @@ def read_pipeline(path: Path, dtype: torch.dtype, config: str | Path | None) -> 
         return _load_folder(path, dtype)
     if path.is_file():
         return _load_file(path, dtype, config)
-    raise DiffusionError(
-        f"model: no checkpoint file or diffusers folder at {str(path)!r}",
+    raise ModelFileError(
+        f"no checkpoint file or diffusers folder at {str(path)!r}",
         hint="give the path of a .safetensors/.ckpt file or of a folder with model_index.json",
     )
 
@@ -62,14 +69,14 @@ def _options(dtype: torch.dtype) -> dict[str, Any]:
 def _load_folder(path: Path, dtype: torch.dtype) -> Any:
     index = path / "model_index.json"
     if not index.is_file():
-        raise DiffusionError(
-            f"model: {str(path)!r} is not a diffusers folder (it has no model_index.json)",
+        raise ModelFileError(
+            f"{str(path)!r} is not a diffusers folder (it has no model_index.json)",
             hint="give the folder saved by save_pretrained, or a single checkpoint file",
         )
     class_name = _pipeline_class_name(index)
     if not class_name.startswith("StableDiffusion"):
-        raise DiffusionError(
-            f"model: {str(path)!r} holds a {class_name or 'unknown'} pipeline",
+        raise ModelFileError(
+            f"{str(path)!r} holds a {class_name or 'unknown'} pipeline",
             hint="the diffusion stage runs Stable Diffusion 1.x, 2.x and SDXL models",
         )
     pipeline_class = _pipeline_class("XL" in class_name)
@@ -78,7 +85,7 @@ def _load_folder(path: Path, dtype: torch.dtype) -> Any:
         options.update(safety_checker=None, requires_safety_checker=False)
     return _loading(
         lambda: pipeline_class.from_pretrained(path, **options),
-        f"model: {path.name!r} is not a complete diffusers folder of a Stable Diffusion model",
+        f"{path.name!r} is not a complete diffusers folder of a Stable Diffusion model",
         hint=_FOLDER_HINT,
     )
 
@@ -90,8 +97,8 @@ def _pipeline_class_name(index: Path) -> str:
     try:
         content = json.loads(index.read_text(encoding="utf-8"))
     except (ValueError, RecursionError):  # the decoders' messages quote the file's bytes
-        raise DiffusionError(
-            f"model: the model_index.json in {index.parent.name!r} is not a diffusers model "
+        raise ModelFileError(
+            f"the model_index.json in {index.parent.name!r} is not a diffusers model "
             "index (JSON text)",
             hint=_FOLDER_HINT,
         ) from None
@@ -101,22 +108,20 @@ def _pipeline_class_name(index: Path) -> str:
 
 def _load_file(path: Path, dtype: torch.dtype, config: str | Path | None) -> Any:
     if path.suffix.lower() not in CHECKPOINT_SUFFIXES:
-        raise DiffusionError(
-            f"model: {path.name!r} is not a checkpoint file",
+        raise ModelFileError(
+            f"{path.name!r} is not a checkpoint file",
             hint=f"use a {' or '.join(CHECKPOINT_SUFFIXES)} file or a diffusers folder",
         )
     pipeline_class = _pipeline_class(_is_sdxl_file(path))
     if not config or not Path(config).expanduser().is_dir():
         # without a local config folder diffusers turns local_files_only off and asks the hub
         given = f"{str(config)!r} is not a folder" if config else "no config folder was given"
-        raise DiffusionError(
-            f"model: could not load {path.name!r} offline: {given}", hint=_CONFIG_HINT
-        )
+        raise ModelFileError(f"could not load {path.name!r} offline: {given}", hint=_CONFIG_HINT)
     options = _options(dtype)
     options["config"] = str(Path(config).expanduser())
     return _loading(
         lambda: pipeline_class.from_single_file(str(path), **options),
-        f"model: could not load {path.name!r} offline with the config folder "
+        f"could not load {path.name!r} offline with the config folder "
         f"{Path(config).name!r}: the two do not make one Stable Diffusion model",
         hint="give `config` a diffusers folder of the checkpoint's model type (SD 1.x, 2.x "
         "or SDXL) with model_index.json and the unet/vae/text_encoder/tokenizer/scheduler "
@@ -136,8 +141,8 @@ def _is_sdxl_file(path: Path) -> bool:
             loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
             keys = list(loaded.get("state_dict", loaded)) if isinstance(loaded, dict) else []
     except Exception:  # every reader fails differently; their texts can quote the file
-        raise DiffusionError(
-            f"model: {path.name!r} cannot be read as a checkpoint",
+        raise ModelFileError(
+            f"{path.name!r} cannot be read as a checkpoint",
             hint="give a complete Stable Diffusion checkpoint file (.safetensors or .ckpt), "
             "or a diffusers folder",
         ) from None
@@ -154,4 +159,4 @@ def _loading(load: Callable[[], Any], reason: str, hint: str) -> Any:
     except DiffusionError:
         raise
     except Exception as error:  # diffusers raises OSError, ValueError, KeyError, ...
-        raise DiffusionError(reason, hint=hint) from error
+        raise ModelFileError(reason, hint=hint) from error

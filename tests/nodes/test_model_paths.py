@@ -140,7 +140,7 @@ def test_diffusers_loader_errors_never_echo_the_file(nodes, unreadable_models, p
     loader = diffusion.DeforumDiffusersLoader()
     message = refusal(lambda: loader.load("(use path)", path, "euler_a", config))
     assert echoes(message) == [], message
-    assert said in message.splitlines()[0]
+    assert said.replace("model: ", "path: ") in message.splitlines()[0]  # the node's input
     assert re.search(r"\n  fix: (give|use a|single-file .* pass `config`)", message), message
 
 
@@ -157,6 +157,7 @@ def test_depth_model_errors_never_echo_the_file(nodes, unreadable_models, name, 
     by_path = refusal(lambda: load_depth(depth, f"depth/{name}"))
     with torch.inference_mode():
         by_list = refusal(lambda: depth.DeforumDepthModel().load(SMALL, name, "", 28))
-    for message in (by_path, by_list):
+    for message, input_name in ((by_path, "path"), (by_list, "model_file")):
         assert echoes(message) == [], message
-        assert message.startswith(said) and "use the official checkpoint" in message.lower()
+        assert message.startswith(f"{input_name}: {said}")
+        assert "use the official checkpoint" in message.lower()

@@ -103,7 +103,9 @@ def test_a_truncated_safetensors_depth_file_is_refused(capsys, tmp_path):
     truncated = tmp_path / "depth.safetensors"
     truncated.write_bytes(b"\x40\x00\x00\x00\x00\x00\x00\x00" + b'{"weight": {"dtype"')
     error = render_answer(capsys, tmp_path, with_depth_file(truncated), "--preview")
-    assert "node 7 (DeforumDepthModel): depth.safetensors is not a readable .safetensors" in error
+    assert "node 7 (DeforumDepthModel): path: depth.safetensors is not a readable .safetensors" in (
+        error
+    )
     assert "truncated" in error
 
 
