@@ -13,7 +13,6 @@ free for the checkpoint again. Without ComfyUI it simply stays where it is.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -34,6 +33,7 @@ from deforum_core.depth import (
 from deforum_core.errors import DeforumError
 
 from .comfy_bridge import folder_paths_module
+from .model_folders import model_files, model_folders, register_model_folder
 from .model_paths import typed_model_path
 
 CATEGORY = "Deforum/depth"
@@ -47,45 +47,14 @@ DEPTH_MODEL_TOOLTIP = (
 
 def register_depth_folder() -> None:
     """Add ComfyUI's models/depth folder (and the weight extensions) to its model paths."""
-    folders = folder_paths_module()
-    if folders is None:
-        return
-    try:
-        default = os.path.join(folders.models_dir, DEPTH_FOLDER)
-        registry = folders.folder_names_and_paths
-        if DEPTH_FOLDER not in registry:
-            registry[DEPTH_FOLDER] = ([default], set(WEIGHT_EXTENSIONS))
-            return
-        paths, extensions = registry[DEPTH_FOLDER][0], registry[DEPTH_FOLDER][1]
-        if default not in paths:
-            paths.append(default)
-        if isinstance(extensions, set) and extensions:
-            extensions.update(WEIGHT_EXTENSIONS)
-    except Exception:  # an unusual folder_paths: the explicit path still works
-        return
+    register_model_folder(DEPTH_FOLDER, WEIGHT_EXTENSIONS)
 
 
 register_depth_folder()
 
 
 def depth_folders() -> list[str]:
-    folders = folder_paths_module()
-    if folders is None:
-        return []
-    try:
-        return list(folders.get_folder_paths(DEPTH_FOLDER))
-    except Exception:
-        return []
-
-
-def _depth_files() -> list[str]:
-    folders = folder_paths_module()
-    if folders is None:
-        return []
-    try:
-        return list(folders.get_filename_list(DEPTH_FOLDER))
-    except Exception:
-        return []
+    return model_folders(DEPTH_FOLDER)
 
 
 def _model_management():
@@ -194,7 +163,7 @@ class DeforumDepthModel:
                     },
                 ),
                 "model_file": (
-                    [OFFICIAL_FILE, *_depth_files()],
+                    [OFFICIAL_FILE, *model_files(DEPTH_FOLDER)],
                     {
                         "default": OFFICIAL_FILE,
                         "tooltip": f"A file in ComfyUI's models/depth folder. {OFFICIAL_FILE}: "
