@@ -115,6 +115,56 @@ _LAYOUT = """() => window.app.graph._nodes.map((node) => ({
 }))"""
 
 
+# Every node's box on the page, in CSS pixels, title included: in Nodes 2.0 (dom) the element
+# the Vue renderer draws it as; on the canvas its area through the canvas transform, the one
+# the frontend places DOM widgets with. A node Nodes 2.0 did not draw has an empty box.
+_PAGE_BOXES = """(dom) => {
+    const canvas = window.app.canvas, scale = canvas.ds.scale, [dx, dy] = canvas.ds.offset;
+    const origin = canvas.canvas.getBoundingClientRect();
+    const title = window.LiteGraph.NODE_TITLE_HEIGHT ?? 30;
+    return window.app.graph._nodes.map((node) => {
+        const element = document.querySelector(`.lg-node[data-node-id="${node.id}"]`);
+        const box = !dom ? {
+            left: origin.left + (node.pos[0] + dx) * scale,
+            top: origin.top + (node.pos[1] - title + dy) * scale,
+            width: node.size[0] * scale, height: (node.size[1] + title) * scale,
+        } : element?.getBoundingClientRect() ?? { left: 0, top: 0, width: 0, height: 0 };
+        return { id: node.id, type: node.type, pos: [box.left, box.top],
+                 size: [box.width, box.height], title: 0 };
+    });
+}"""
+
+
+# What of a node's DOM widgets (the pack's editors, previews and reports, and any other) shows
+# outside the node's box on the page (see _PAGE_BOXES): each element and what it holds, by
+# how many pixels it passes each edge.
+_SPILLED_WIDGETS = (
+    """(dom) => {
+    const boxes = new Map(("""
+    + _PAGE_BOXES
+    + """)(dom).map((box) => [box.id, box]));
+    const spilled = [];
+    for (const node of window.app.graph._nodes) {
+        const [left, top] = boxes.get(node.id).pos, [width, height] = boxes.get(node.id).size;
+        for (const widget of node.widgets ?? []) {
+            if (!(widget.element instanceof Element)) continue;
+            for (const part of [widget.element, ...widget.element.querySelectorAll("*")]) {
+                const box = part.getBoundingClientRect();
+                if (box.width === 0 || box.height === 0) continue;  // not shown
+                const past = [left - box.left, box.right - left - width,
+                              top - box.top, box.bottom - top - height].map(Math.round);
+                if (past.some((pixels) => pixels > 1)) {
+                    spilled.push([node.id, widget.name, `${part.tagName}.${part.className}`,
+                                  past]);
+                }
+            }
+        }
+    }
+    return spilled;
+}"""
+)
+
+
 def overlaps(boxes: list[dict]) -> list[tuple[int, int]]:
     """The pairs of nodes whose areas (title bar included) cross."""
     found = []
@@ -157,13 +207,31 @@ class BrowserSession:
     def overlaps(self) -> list[tuple[int, int]]:
         """The pairs of node ids whose areas cross in the open graph, once its layout has
         settled (the Vue renderer measures and rescales its nodes after loading)."""
-        boxes = self.page.evaluate(_LAYOUT)
+        return overlaps(self._settled(_LAYOUT))
+
+    def page_boxes(self, dom: bool) -> dict[int, dict]:
+        """Every node's box on the page by id (see _PAGE_BOXES), once the layout has settled:
+        dom=True measures the elements Nodes 2.0 draws the nodes as."""
+        return {box["id"]: box for box in self._settled(_PAGE_BOXES, dom)}
+
+    def page_overlaps(self, dom: bool) -> list[tuple[int, int]]:
+        """The pairs of node ids whose boxes on the page cross (see page_boxes)."""
+        return overlaps(list(self.page_boxes(dom).values()))
+
+    def spilled_widgets(self, dom: bool) -> list[list]:
+        """The DOM widgets, or parts of them, shown outside their node's box on the page (see
+        page_boxes): [node id, widget name, element, pixels past left/right/top/bottom]."""
+        return self._settled(_SPILLED_WIDGETS, dom)
+
+    def _settled(self, script: str, arg: Any = None) -> Any:
+        """What script answers once two reads 300 ms apart agree (at most 6 s)."""
+        found = self.page.evaluate(script, arg)
         for _ in range(20):
             self.page.wait_for_timeout(300)
-            settled, boxes = boxes, self.page.evaluate(_LAYOUT)
-            if settled == boxes:
+            settled, found = found, self.page.evaluate(script, arg)
+            if settled == found:
                 break
-        return overlaps(boxes)
+        return found
 
     def node_sizes(self) -> dict[int, list[float]]:
         return {box["id"]: box["size"] for box in self.page.evaluate(_LAYOUT)}
@@ -255,15 +323,18 @@ BUILD_PREVIEW_GRAPH = """async ([pngBase64, frames, runName]) => {
     form.append("overwrite", "true");
     const uploaded = await (await fetch("upload/image", { method: "POST", body: form })).json();
 
+    // an empty workflow, not graph.clear(): Nodes 2.0 would keep the old nodes' places by id
+    await window.app.loadGraphData({ last_node_id: 0, last_link_id: 0, nodes: [], links: [],
+                                     groups: [], config: {}, extra: {}, version: 0.4 });
     const graph = window.app.graph;
-    graph.clear();
     const add = (type, pos, values = {}) => {
+        // place and values before adding: Nodes 2.0 draws a node as it is when added
         const node = LiteGraph.createNode(type);
-        graph.add(node);
         node.pos = pos;
         for (const [name, value] of Object.entries(values)) {
             node.widgets.find((w) => w.name === name).value = value;
         }
+        graph.add(node);
         return node;
     };
     const link = (from, output, to, input) =>

@@ -25,13 +25,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -470,6 +471,97 @@ class ComfyClient:
         """Fetch an output/temp/input file the way the frontend's image previews do."""
         query = {"filename": filename, "subfolder": subfolder, "type": folder_type}
         return self.get_bytes("/view", query)
+
+    @contextlib.contextmanager
+    def listen(self, timeout_s: float = 30.0) -> Iterator[ServerMessages]:
+        """The server's websocket for this client, as the frontend opens it: every JSON message
+        it sends to ``client_id`` (progress, executing, ...) while the block runs. Open it
+        before queueing: ComfyUI sends a prompt's messages to the client that queued it."""
+        messages = ServerMessages(f"ws://{self.base_url.split('://', 1)[1]}/ws", self.client_id)
+        messages.start(timeout_s)
+        try:
+            yield messages
+        finally:
+            messages.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Websocket messages (what the frontend hears while a prompt runs)
+# --------------------------------------------------------------------------------------------
+
+
+class ServerMessages:
+    """The JSON messages of one websocket client, received by a thread of their own (aiohttp,
+    which every ComfyUI requires, imported only here); binary previews are left out."""
+
+    def __init__(self, url: str, client_id: str) -> None:
+        self.url = f"{url}?{urllib.parse.urlencode({'clientId': client_id})}"
+        self.received: list[dict[str, Any]] = []
+        self._changed = threading.Condition()
+        self._connected = threading.Event()
+        self._failure: BaseException | None = None
+        self._stop: Callable[[], None] = lambda: None
+        self._thread = threading.Thread(target=self._run, name="comfy-ws", daemon=True)
+
+    def start(self, timeout_s: float) -> None:
+        self._thread.start()
+        if not self._connected.wait(timeout_s) or self._failure is not None:
+            self.stop()
+            raise HarnessError(f"websocket {self.url} did not open: {self._failure!r}")
+
+    def stop(self) -> None:
+        self._stop()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        import asyncio
+
+        import aiohttp
+
+        async def receive() -> None:
+            async with aiohttp.ClientSession() as session, session.ws_connect(self.url) as ws:
+                self._connected.set()
+                async for message in ws:
+                    if message.type == aiohttp.WSMsgType.TEXT:
+                        with self._changed:
+                            self.received.append(json.loads(message.data))
+                            self._changed.notify_all()
+
+        loop = asyncio.new_event_loop()
+        task = loop.create_task(receive())
+        self._stop = lambda: loop.call_soon_threadsafe(task.cancel)
+        try:
+            loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            pass
+        except Exception as error:  # reported by start(), or seen as missing messages
+            self._failure = error
+        finally:
+            self._stop = lambda: None
+            self._connected.set()
+            loop.close()
+
+    def of_type(self, kind: str, prompt_id: str | None = None) -> list[dict[str, Any]]:
+        """The data of every message of a type so far (of one prompt, if given)."""
+        with self._changed:
+            return [
+                message["data"] for message in self.received
+                if message.get("type") == kind
+                and (prompt_id is None or message["data"].get("prompt_id") == prompt_id)
+            ]  # fmt: skip
+
+    def wait_until_done(self, prompt_id: str, timeout_s: float = 120.0) -> None:
+        """Until the server says the prompt finished (``executing`` with no node, which both
+        generations send last, after any error message)."""
+
+        def done() -> bool:
+            return any(data.get("node") is None for data in self.of_type("executing", prompt_id))
+
+        with self._changed:
+            if not self._changed.wait_for(lambda: done() or self._failure is not None, timeout_s):
+                raise HarnessError(f"prompt {prompt_id} not done within {timeout_s:.0f} s")
+        if self._failure is not None:
+            raise HarnessError(f"websocket {self.url} failed: {self._failure!r}")
 
 
 # --------------------------------------------------------------------------------------------

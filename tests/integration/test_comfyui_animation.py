@@ -380,3 +380,47 @@ def test_still_workflow_writes_four_frames_and_a_gif(
     assert video["filename"] == "deforum.gif" and video["format"] == "gif"
     with Image.open(folder / "deforum.gif") as gif:
         assert gif.n_frames == 4 and gif.size == (SIZE, SIZE)
+
+
+# -- progress of a diffusing render -----------------------------------------------------------
+
+PROGRESS_FRAMES = 4
+PROGRESS_STEPS = 6  # at strength 0.65 an img2img key runs 6 - round(0.65 * 6) = 2 of them
+
+
+def test_a_diffusing_render_moves_one_bar_forward_on_animate(
+    comfyui_server: ComfyServer, object_info: dict, checkpoint: str
+) -> None:
+    """What the page hears while the 2D workflow diffuses (cadence 1, a sampler run per
+    frame): progress on the Animate node alone, on one scale (frames, in hundredths), the
+    sampler's steps folded in between frame boundaries, never moving back, ending full.
+    ComfyUI's own sampler callback would start a 0..steps bar on every sampling instead."""
+    workflow = shrunk_workflow(
+        WORKFLOW_2D, object_info, "anim_progress", max_frames=PROGRESS_FRAMES, diffusion_cadence=1
+    )
+    set_widgets(workflow, object_info, "DeforumAnimate", steps_schedule=f"0:({PROGRESS_STEPS})")
+    prompt = workflow_to_api_prompt(workflow, object_info)
+    for node_type in ("DeforumVideo", "PreviewImage"):  # their own jobs: only Animate's here
+        del prompt[str(node_of(workflow, node_type)["id"])]
+    animate = str(node_of(workflow, "DeforumAnimate")["id"])
+    client = comfyui_server.client
+
+    with client.listen() as messages:
+        status, body = client.queue_prompt(prompt, workflow)
+        assert status == 200, body
+        messages.wait_until_done(body["prompt_id"])
+        heard = messages.of_type("progress")
+    entry = client.wait_for_history(body["prompt_id"])
+
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    assert animate not in cached_nodes(entry)
+    assert heard and all(data["prompt_id"] == body["prompt_id"] for data in heard)
+    assert {data["node"] for data in heard} == {animate}  # no bar on any other node
+    assert {data["max"] for data in heard} == {PROGRESS_FRAMES * 100}  # one scale throughout
+    values = [data["value"] for data in heard]
+    assert values == sorted(values), values  # never back
+    assert values[-1] == PROGRESS_FRAMES * 100
+    between = [value for value in values if value % 100]  # sampler steps inside a frame
+    assert len(values) > PROGRESS_FRAMES and between, values
+    # every frame's steps: the first key's 6 (txt2img) and 2 on each later one
+    assert sorted({value // 100 for value in between}) == list(range(PROGRESS_FRAMES)), values

@@ -28,6 +28,7 @@ const VIDEO_FILE_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif
 // then keeps the pinhole camera it rendered with (new nodes default to Deforum's camera).
 const WIDGETS_BEFORE_CAMERA = { DeforumMotion2D: 13, DeforumMotion3D: 18 };
 const VIDEO_MIN_HEIGHT = 160;
+const DOM_MARGIN = 10; // the canvas keeps a DOM widget this far inside its row
 
 // One line describing a prompt schedule.
 function summarize(message) {
@@ -72,14 +73,35 @@ function showVideo(node, entry) {
   const tag = format === "gif" ? "IMG" : "VIDEO";
   const preview = createPreviewElement(format);
   const widget = displayWidget(node, VIDEO_WIDGET, "deforum-video-preview", preview, VIDEO_MIN_HEIGHT);
-  Object.assign(widget.element.style, { display: "flex", justifyContent: "center" });
+  previewArea(widget);
   if (widget.element.firstChild?.tagName !== tag) {
     widget.element.replaceChildren(preview);
   }
   const media = widget.element.firstChild;
-  Object.assign(media.style, { width: "100%", height: "100%", objectFit: "contain" });
+  // laid over the area, so that its own shape never sizes the area (see previewArea)
+  Object.assign(media.style, {
+    position: "absolute", left: "0", top: "0", width: "100%", height: "100%",
+    objectFit: "contain",
+  });
   media.src = viewUrl(entry);
   node.setDirtyCanvas?.(true, true);
+}
+
+// The Video node's preview area: the room its node was made with, the same before and after
+// a run. The canvas sizes the area itself; Nodes 2.0 sizes a DOM widget by its content, where
+// a <video> as wide as the node would make it as tall as the video's shape (a square one grew
+// the node over the one below it). So the media is laid over the area (absolute) and the area
+// fills the node's room (widget-expands, as the frontend's own 3D viewer does), as tall as
+// the canvas makes it at least (VIDEO_MIN_HEIGHT less its margins).
+function previewArea(widget) {
+  const style = widget.element.style;
+  widget.element.classList.add("widget-expands");
+  Object.assign(style, {
+    display: "flex", justifyContent: "center", minHeight: `${VIDEO_MIN_HEIGHT - 2 * DOM_MARGIN}px`,
+  });
+  // the March 2024 canvas places and sizes the area itself (absolute): keep what it set
+  style.position ||= "relative";
+  style.height ||= "100%";
 }
 
 // "212 lines: 120 taken, 30 mapped, ..." over the report lines ("status   key: detail").
@@ -201,7 +223,7 @@ function addVideoPreview(nodeType) {
     Object.assign(waiting.style, { color: "#678", font: "11px sans-serif", margin: "auto" });
     const widget = displayWidget(this, VIDEO_WIDGET, "deforum-video-preview", waiting,
       VIDEO_MIN_HEIGHT);
-    Object.assign(widget.element.style, { display: "flex", justifyContent: "center" });
+    previewArea(widget);
   };
   const onExecuted = nodeType.prototype.onExecuted;
   nodeType.prototype.onExecuted = function (message) {
@@ -275,6 +297,10 @@ function showLine(node, name, text, color = "#9ab") {
   Object.assign(widget.element.firstChild.style, {
     font: "11px sans-serif", color, whiteSpace: "nowrap", overflow: "hidden",
     textOverflow: "ellipsis", lineHeight: `${LINE_HEIGHT}px`, padding: "0 4px",
+    // the March 2024 canvas (its widgets have no margin setting) puts a DOM widget 10 px
+    // inside its row however short the row: the line moves back up into its row, which
+    // otherwise hangs below it (and below the node, when it is the last widget)
+    marginTop: "margin" in widget ? "0" : `-${DOM_MARGIN}px`,
   });
   widget.element.firstChild.textContent = text;
   widget.element.firstChild.title = text;

@@ -92,7 +92,10 @@ function buildEditor(names) {
   });
   for (const name of names) picker.append(new Option(name, name));
   const summary = element("span", "deforum-schedule-summary", {
-    flex: "1", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap",
+    // no width of its own: cut with an ellipsis, never widening the editor past its node
+    // (Nodes 2.0 sizes a DOM widget by its content)
+    flex: "1", width: "0", minWidth: "0", overflow: "hidden", textOverflow: "ellipsis",
+    whiteSpace: "nowrap",
     alignSelf: "center", color: "#9ab",
   });
   head.append(picker, summary);
