@@ -11,6 +11,7 @@ from .coherence_nodes import DeforumColorCoherence, DeforumEnhance, DeforumNoise
 from .depth_nodes import DeforumDepthModel, DeforumEstimateDepth
 from .diffusion_nodes import DeforumDiffuser, DeforumDiffusersLoader, DeforumImg2Img
 from .image_nodes import DeforumAddNoise, DeforumColorMatch, DeforumEnhanceImage, DeforumWarp2D
+from .interpolation_nodes import DeforumInterpolation
 from .mask_nodes import DeforumMask
 from .motion_nodes import DeforumMotion2D, DeforumMotion3D
 from .routes import register_routes
@@ -42,6 +43,7 @@ NODE_CLASS_MAPPINGS = {
     "DeforumExportSettings": DeforumExportSettings,
     "DeforumVideoInput": DeforumVideoInput,
     "DeforumMask": DeforumMask,
+    "DeforumInterpolation": DeforumInterpolation,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -68,6 +70,7 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumExportSettings": "Deforum Export Settings",
     "DeforumVideoInput": "Deforum Video Input",
     "DeforumMask": "Deforum Mask",
+    "DeforumInterpolation": "Deforum Interpolation",
 }
 
 register_routes()  # the page's live schedule summaries, when a ComfyUI server loads the pack

@@ -155,6 +155,14 @@ class DeforumAnimate:
                     "DEFORUM_MASK",
                     {"tooltip": "From Deforum Mask: areas each diffused frame keeps as it was."},
                 ),
+                "interpolation": (
+                    "DEFORUM_INTERPOLATION",
+                    {
+                        "tooltip": "From Deforum Interpolation: how animation_mode "
+                        "Interpolation places the prompts and morphs between them (its "
+                        "defaults when empty)."
+                    },
+                ),
             },
         }
 
@@ -174,10 +182,11 @@ class DeforumAnimate:
 
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,
-                depth_model=None, settings=None, video=None, mask=None,
+                depth_model=None, settings=None, video=None, mask=None, interpolation=None,
                 **widget_values):  # fmt: skip
         linked = {"prompts": prompts, "motion": motion, "color_coherence": color_coherence,
-                  "enhance": enhance, "noise": noise, "video": video, "mask": mask}  # fmt: skip
+                  "enhance": enhance, "noise": noise, "video": video, "mask": mask,
+                  "interpolation": interpolation}  # fmt: skip
         report, video_options = None, {}
         if settings is None:
             animation = AnimationSettings(**widget_values)
@@ -196,7 +205,8 @@ class DeforumAnimate:
         folder = _run_folder(run_name, resume)
         if report is not None:  # as `deforum-comfy run` does: the report beside the frames
             write_report(folder, report)
-        total = animation.mode.frame_count(animation.max_frames, stages)  # a video's own
+        # the mode's frame count: max_frames, or a video's or the prompts' own
+        total = animation.mode.frame_count(animation.max_frames, stages, animation.fps)
         progress = JobProgress(total)
         callbacks = RenderCallbacks(progress.on_frame, check_interrupt, progress.on_step)
         with _depth_on_device(depth_model, animation):

@@ -8,7 +8,10 @@ camera with colour coherence and contrast on the built-in test pattern, exactly 
 `deforum-comfy render --preview` does) at a small size, and four of its frames, from the
 start to the end of the run, make a 2x2 picture. Depth comes from flat depth (no weights
 ship with the pack), a video input from the test pattern panning; the schedules workflow,
-which has no twin, shows its schedule plot and prompt schedule.
+which has no twin, shows its schedule plot and prompt schedule. A preview cannot show prompts:
+stills (mode None) are captioned with each frame's prompt, and an Interpolation morph (whose
+preview is its init picture, here the test pattern, moved only by a Motion 2D) with each
+frame's mix of the two prompts it lies between, as the engine places them.
 
     .venv/bin/python scripts/make_thumbnails.py            # every workflow
     .venv/bin/python scripts/make_thumbnails.py deforum_2d # one, into workflows/
@@ -148,13 +151,51 @@ def render_twin(name: str, scratch: Path) -> Image.Image:
         (run_dir,) = [d for report in reports.values() for d in report.get("run_dir", [])]
         frames = sorted((folder / "output" / run_dir).glob("frame_*.png"))
         prompts = [r["prompts"] for r in reports.values() if "prompts" in r]
-        still = any(n["inputs"].get("animation_mode") == "None" for n in workflow.values())
+        modes = {n["inputs"].get("animation_mode") for n in workflow.values()}
+        morph = _morph_labels(workflow) if "Interpolation" in modes else None
         tiles = []
         for index in spread(len(frames)):
             with Image.open(frames[index]) as frame:
-                label = _prompt_at(prompts[0], index) if still and prompts else f"frame {index}"
+                label = f"frame {index}"
+                if morph is not None:
+                    label = morph(index)
+                elif "None" in modes and prompts:
+                    label = _prompt_at(prompts[0], index)
                 tiles.append((frame.convert("RGB"), label))
     return grid(tiles)
+
+
+def _morph_labels(workflow: dict[str, dict[str, Any]]) -> Any:
+    """For an Interpolation twin: frame index -> its mix of the two prompts it lies between,
+    each prompt named by its first word after the words all the prompts share."""
+    from deforum_core.modes import MODES, InterpolationStage
+    from deforum_core.prompts import PromptTexts
+    from deforum_core.render import Stages
+
+    by_type = {node["class_type"]: node["inputs"] for node in workflow.values()}
+    texts = by_type["DeforumPrompts"]
+    schedule = PromptTexts(texts["prompts"], texts["positive"], texts["negative"]).parse()
+    stages = Stages(schedule, interpolation=InterpolationStage(**by_type["DeforumInterpolation"]))
+    animate, mode = by_type["DeforumAnimate"], MODES["Interpolation"]
+    count = mode.frame_count(animate["max_frames"], stages, animate["fps"])
+    placed = mode.bind(stages, schedule.frames(count, fps=animate["fps"])).placed
+    keys = [placed[frame].positive.split() for frame in placed.starts]
+    columns = zip(*keys, strict=False)  # as far as the shortest prompt
+    shared = next((i for i, words in enumerate(columns) if len(set(words)) > 1), 0)
+
+    def name(text: str) -> str:
+        words = text.split()
+        return words[min(shared, len(words) - 1)].strip(",.") if words else "(empty)"
+
+    def label(index: int) -> str:
+        prompt = placed[index]
+        if prompt.blend == 0:
+            return f"{index}: {name(prompt.positive)}"
+        share = round(100 * prompt.blend)
+        mix = f"{name(prompt.positive)} {100 - share}% {name(prompt.next_positive)} {share}%"
+        return f"{index}: {mix}"
+
+    return label
 
 
 def _prompt_at(prompts: list[dict[str, Any]], frame: int) -> str:

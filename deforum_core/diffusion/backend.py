@@ -28,23 +28,30 @@ class DiffusionError(DeforumError):
     """A diffusion request that cannot run as given; the message says how to fix it."""
 
 
+LINEAR, SPHERICAL = "linear", "spherical"
+PROMPT_INTERPOLATIONS = (LINEAR, SPHERICAL)  # how FrameText's encoded prompts are blended
+
+
 @dataclass(frozen=True)
 class FrameText:
     """The prompts of one frame: the current ones, the next keyframed ones and the weight of
-    the next (Deforum's prompt interpolation); blend 0 uses the current prompts only."""
+    the next (Deforum's prompt interpolation); blend 0 uses the current prompts only.
+    `interpolation` says how the two encoded prompts are blended: linearly (Deforum's prompt
+    blend) or spherically (Interpolation mode; see conditioning.slerp_vectors)."""
 
     positive: str
     negative: str = ""
     next_positive: str | None = None
     next_negative: str | None = None
     blend: float = 0.0
+    interpolation: str = LINEAR
 
     @classmethod
-    def from_prompt(cls, prompt: FramePrompt) -> FrameText:
+    def from_prompt(cls, prompt: FramePrompt, interpolation: str = LINEAR) -> FrameText:
         """A prompt schedule's frame as the text a backend encodes."""
         return cls(
             prompt.positive, prompt.negative, prompt.next_positive, prompt.next_negative,
-            prompt.blend,
+            prompt.blend, interpolation,
         )  # fmt: skip
 
 

@@ -6,8 +6,9 @@ Adding a mode is one module (a subclass of AnimationMode) and one line here.
 from __future__ import annotations
 
 from ..errors import ScheduleError
-from .base import AnimationMode, KeyInputs, KeyStart
+from .base import AnimationMode, FrameNoise, KeyInputs, KeyStart
 from .cameras import Camera2D, Camera3D, DepthModel, StillCamera
+from .interpolation import InterpolationMode, InterpolationStage
 from .still import NoneMode
 from .three_d import Mode3D
 from .two_d import Mode2D
@@ -20,6 +21,7 @@ MODES: dict[str, AnimationMode] = {
         Mode2D(),
         Mode3D(),
         VideoInputMode(),
+        InterpolationMode(),
     )
 }
 MODE_NAMES = tuple(MODES)
@@ -42,6 +44,8 @@ __all__ = [
     "Camera2D",
     "Camera3D",
     "DepthModel",
+    "FrameNoise",
+    "InterpolationStage",
     "KeyInputs",
     "KeyStart",
     "StillCamera",

@@ -3,8 +3,10 @@
 The loop asks the render's mode, and never compares mode names: whether the connected stages
 suit it (`check_wiring`), how many frames there are (`frame_count`), which frames are
 diffused (`cadence`), how frames move between
-indices (`camera`), what picture and strength a key frame starts from (`start_key`), and
-which prompts a key frame is diffused with (`frame_text`). The defaults are those of the
+indices (`camera`), what picture and strength a key frame starts from (`start_key`),
+which prompts a key frame is diffused with (`frame_text`) and from which seeds its starting
+noise is drawn (`frame_noise`). A mode with settings of its own (a stage) `bind`s to the
+render first, as the stages do. The defaults are those of the
 camera modes (2D, 3D): the first key starts from the init image, every later key from the
 previous diffused frame moved by the camera and prepared by the stages.
 """
@@ -24,6 +26,8 @@ from ..stages import RenderInfo
 from .cameras import StillCamera
 
 if TYPE_CHECKING:
+    from ..prompts import PromptFrames
+    from ..render.settings import RenderValues
     from ..render.wiring import Stages
 
 
@@ -51,6 +55,16 @@ class KeyStart:
     prepared: bool
 
 
+@dataclass(frozen=True)
+class FrameNoise:
+    """The seeds of a diffused frame's starting noise: its seed, and the variation seed its
+    noise is slerped towards by subseed_strength (A1111's variation seeds)."""
+
+    seed: int
+    subseed: int
+    subseed_strength: float
+
+
 class AnimationMode:
     """A camera mode's rules; other modes override what differs."""
 
@@ -62,9 +76,15 @@ class AnimationMode:
     def check_wiring(self, stages: Stages) -> None:
         """Raise a ScheduleError naming what to connect when the stages do not suit the mode."""
 
-    def frame_count(self, max_frames: int, stages: Stages) -> int:
-        """How many frames the render has: max_frames, unless the mode follows a source."""
+    def frame_count(self, max_frames: int, stages: Stages, fps: float = 15.0) -> int:
+        """How many frames the render has: max_frames, unless the mode follows a source
+        (fps: the render's, which frame numbers written as expressions may use)."""
         return max_frames
+
+    def bind(self, stages: Stages, prompts: PromptFrames) -> AnimationMode:
+        """The mode as one render uses it, once its frame count is known: a mode with
+        settings of its own returns an object holding them; the others, themselves."""
+        return self
 
     def cadence(self, diffusion_cadence: int) -> int:
         """Every cadence-th frame is diffused."""
@@ -81,3 +101,8 @@ class AnimationMode:
 
     def frame_text(self, prompts: Sequence[FramePrompt], index: int) -> FrameText:
         return FrameText.from_prompt(prompts[index])
+
+    def frame_noise(self, index: int, values: RenderValues) -> FrameNoise:
+        """The frame's seed from the seed behaviour, and the variation seed schedules'."""
+        frame = values.frames[index]
+        return FrameNoise(values.seeds[index], frame.subseed, frame.subseed_strength)

@@ -38,7 +38,7 @@ class VideoInputMode(AnimationMode):
                 hint="disconnect the motion, or choose 2D or 3D to move the camera",
             )
 
-    def frame_count(self, max_frames: int, stages: Stages) -> int:
+    def frame_count(self, max_frames: int, stages: Stages, fps: float = 15.0) -> int:
         self.check_wiring(stages)
         return stages.video.frame_count
 

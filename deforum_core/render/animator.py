@@ -114,7 +114,7 @@ def render_animation(
     if resume and settings.base_seed == -1:
         saved = directory.read_json(SETTINGS_FILE) or {}
         settings = replace(settings, base_seed=saved.get("base_seed", -1))
-    frame_count = settings.mode.frame_count(settings.max_frames, stages)
+    frame_count = settings.mode.frame_count(settings.max_frames, stages, settings.fps)
     resolved = replace(settings, max_frames=frame_count).with_resolved_seed()
     check_frame_memory(resolved.width, resolved.height)
     diffused = len(resolved.diffused_frames())
@@ -154,6 +154,7 @@ class _Loop:
         self.values = RenderValues.evaluate(settings, callbacks.check_cancel)
         self.prompts = stages.prompts.frames(settings.max_frames, seed=settings.base_seed,
                                              fps=settings.fps)  # fmt: skip
+        self.mode = self.mode.bind(stages, self.prompts)
         self.prepare = [stage.bind(render) for stage in stages.prepare_stages()]
         colors = [stage for stage in self.prepare if isinstance(stage, BoundColorCoherence)]
         self.color = colors[0] if colors else None
@@ -314,7 +315,8 @@ class _Loop:
     ) -> torch.Tensor:
         """Start the key as the mode says, prepare it in Deforum's order and diffuse it;
         returns it at 8-bit levels."""
-        values, seed = self.values.frames[key], self.values.seeds[key]
+        values, noise = self.values.frames[key], self.mode.frame_noise(key, self.values)
+        seed = noise.seed
         if self.color is not None and self.color.matches_video:  # first: it is not after key
             reference = self._video_reference(self.color.video_reference_frame(key))
         video_frame = self._video_frame(key) if self.mode.uses_video else None
@@ -350,8 +352,8 @@ class _Loop:
             image=picture,
             check_cancel=self.callbacks.check_cancel,
             noise_multiplier=values.noise_multiplier,
-            subseed=values.subseed,
-            subseed_strength=values.subseed_strength,
+            subseed=noise.subseed,
+            subseed_strength=noise.subseed_strength,
             clip_skip=values.clipskip,
             keep_mask=None if picture is None else kept,
             on_step=self._step_progress(key),

@@ -25,14 +25,15 @@ class AnimationSettings(ParameterTable):
     animation_mode: str = choice(
         "2D",
         MODE_NAMES,
-        "2D camera motion, 3D camera motion through depth, None: separate stills, or Video "
-        "Input: each frame restyles a frame of the video linked to Animate's video input.",
+        "2D camera motion, 3D camera motion through depth, None: separate stills, Video "
+        "Input: each frame restyles a frame of the video linked to Animate's video input, or "
+        "Interpolation: a morph between the prompts (see Deforum Interpolation).",
         deforum_key="animation_mode",
     )
     max_frames: int = integer(
         120,
-        "Number of frames in the animation (Video Input: the video's); max_f in expressions "
-        "is max_frames - 1.",
+        "Number of frames in the animation (Video Input: the video's; Interpolation: the "
+        "prompts'); max_f in expressions is max_frames - 1.",
         low=1,
         high=MAX_FRAMES_LIMIT,
         deforum_key="max_frames",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..modes import DepthModel
+from ..modes import DepthModel, InterpolationStage
 from ..prompts import PromptSchedule
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
 from ..stages.mask import MaskStage
@@ -30,6 +30,7 @@ class Stages:
     depth_model: DepthModel | None = None
     video: VideoSource | None = None  # the frames of Video Input mode (and video coherence)
     mask: MaskStage | None = None  # where diffusion may not change a frame
+    interpolation: InterpolationStage | None = None  # Interpolation mode's settings
 
     def prepare_stages(self) -> list[ColorCoherenceStage | EnhanceStage | NoiseStage]:
         """The connected prepare stages, in PREPARE_ORDER."""
@@ -49,7 +50,7 @@ class Stages:
         for name in ("motion", *PREPARE_ORDER, "depth_model"):
             stage = getattr(self, name)
             described[name] = None if stage is None else stage.describe()
-        for name in ("video", "mask"):  # absent from records of renders without them
+        for name in ("video", "mask", "interpolation"):  # absent from records without them
             if getattr(self, name) is not None:
                 described[name] = getattr(self, name).describe()
         return described

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import DeforumError
+from ..modes import InterpolationStage
 from ..params import Param, params_of
 from ..render.settings import AnimationSettings
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
@@ -40,6 +41,18 @@ SCHEDULE_SWITCHES: dict[str, tuple[tuple[str, ...], str | None]] = {
 PACK_CHOICES: dict[type, dict[str, tuple[Any, str]]] = {
     Motion2DStage: {"sampling": ("bilinear", "Deforum's 2D warp samples bilinearly (OpenCV)")},
     Motion3DStage: {"camera": ("deforum", "Deforum's own 3D camera and perspective flip")},
+    InterpolationStage: {
+        "conditioning": (
+            "spherical",
+            "the prompts' encodings are slerped token by token (the "
+            "notebook's slerp works out as a linear blend)",
+        ),
+        "interpolate_noise": (
+            True,
+            "each prompt keeps its seed and the noise moves between "
+            "them (the notebook holds one seed for the whole morph)",
+        ),
+    },
 }
 # The key of an exported file holding the pack's own choices Deforum has no key for, by the
 # names of the tables below and their parameters.
@@ -47,6 +60,7 @@ PACK_KEY = "deforum_comfy"
 TABLE_NAMES = {
     AnimationSettings: "Animation", Motion2DStage: "Motion2D", Motion3DStage: "Motion3D",
     ColorCoherenceStage: "ColorCoherence", EnhanceStage: "Enhance", NoiseStage: "Noise",
+    InterpolationStage: "Interpolation",
 }  # fmt: skip
 DIALECT_WORDS = {NOTEBOOK: "the notebook", LOCAL: "run.py", WEBUI: "sd-webui-deforum"}
 

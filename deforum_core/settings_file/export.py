@@ -18,6 +18,8 @@ from typing import Any
 from ..diffusion.sampler_names import webui_label, webui_label_of_comfy
 from ..diffusion.sampler_schedule import beside_scheduler_key, parse_sampler_schedule
 from ..files import atomic_write
+from ..keyframes import parse_schedule
+from ..modes import InterpolationStage
 from ..params import params_of
 from ..prompts import PromptTexts
 from ..render.rundir import SETTINGS_FILE, RunDirectory, RunDirectoryError
@@ -32,6 +34,7 @@ STAGE_TABLES = {
     "color_coherence": (ColorCoherenceStage,),
     "enhance": (EnhanceStage,),
     "noise": (NoiseStage,),
+    "interpolation": (InterpolationStage,),
 }
 # Deforum keys whose pack value Deforum spells otherwise.
 DEFORUM_SPELLING = {("noise_type", "gaussian"): "uniform"}
@@ -92,6 +95,8 @@ def export_settings(
     _write_depth(settings, stages.get("depth_model"))
     _write_diffuser(settings, record.get("diffuser"), notes)
     _write_init(settings, record.get("init_image"), init_image, notes)
+    if stages.get("interpolation") is not None and settings["use_init"]:
+        _write_interpolation_strength(settings, record, notes)
     settings[PACK_KEY] = pack
     return settings, notes
 
@@ -187,3 +192,21 @@ def _write_init(settings: dict, digest: str | None, name: str, notes: list) -> N
     if digest is not None and not name:
         notes.append("the run's init image has no file name here: use_init is off; set "
                      "init_image and use_init in the file to start from it")  # fmt: skip
+
+
+def _write_interpolation_strength(settings: dict, record: Mapping[str, Any], notes: list) -> None:
+    """Deforum's Interpolation starts every frame from the init image at `strength`, the
+    pack's at the strength schedule's value: a constant schedule is written as strength."""
+    schedule = parse_schedule(record["strength_schedule"], name="strength_schedule")
+    values = set(
+        schedule.evaluate(
+            record["max_frames"], seed=record.get("base_seed", 0), fps=record.get("fps", 15.0)
+        )
+    )
+    if len(values) == 1:
+        settings["strength"] = values.pop()
+    else:
+        notes.append(
+            "Interpolation with an init image: Deforum starts every frame at one strength; "
+            "this run's strength_schedule varies, which it cannot follow"
+        )

@@ -139,8 +139,6 @@ FEATURES: tuple[Feature, ...] = (
     Feature("the video of hybrid video", (
         "video_init_path", "extract_nth_frame", "extract_from_frame", "extract_to_frame",
     ), used=_hybrid),
-    Feature("Interpolation mode", ("interpolate_key_frames", "interpolate_x_frames"),
-            used=lambda settings: settings.get("animation_mode") == "Interpolation"),
     Feature("the notebook's initial noise", ("add_init_noise", "init_noise"),
             used=_on("add_init_noise")),
 )  # fmt: skip

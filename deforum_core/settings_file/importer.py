@@ -4,8 +4,8 @@
 animation settings, prompt texts and stages (context.py, prompt_import.py, stage_import.py,
 run_import.py), the files the render needs (references.py, found by the caller), and one
 report line per key of the file (report.py), with the keys the pack does not render said to
-be ignored or not supported yet (features.py). A mode the pack cannot render yet
-(Interpolation) still gives the report, with `blocker` saying why it cannot render.
+be ignored or not supported yet (features.py). A mode the pack cannot render yet (none
+today: UNRENDERED_MODES) still gives the report, with `blocker` saying why it cannot render.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..modes import MODE_NAMES
+from ..modes import MODE_NAMES, InterpolationStage
 from ..params import params_of
 from ..prompts import PromptTexts
 from ..render.settings import AnimationSettings
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
 from .context import ImportContext
 from .features import IGNORED_KEYS, feature_of
+from .interpolation_import import import_interpolation, init_strength_schedule, with_frame_count
 from .mask_import import MaskChoice, import_mask
 from .prompt_import import import_prompts
 from .reading import SettingsFileError
@@ -40,8 +41,9 @@ from .video_import import VideoChoice, import_video
 
 SIZE_MULTIPLE = {"N": 64, "L": 64, "A": 8}  # each dialect rounds W and H down to a multiple
 MIN_SIDE = 64
-UNRENDERED_MODES = ("Interpolation",)
-STAGE_TABLES = (Motion2DStage, Motion3DStage, ColorCoherenceStage, EnhanceStage, NoiseStage)
+UNRENDERED_MODES: tuple[str, ...] = ()
+STAGE_TABLES = (Motion2DStage, Motion3DStage, ColorCoherenceStage, EnhanceStage, NoiseStage,
+                InterpolationStage)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class ImportedSettings:
     depth: DepthChoice | None = None
     sampler: Any = None  # a SamplerChoice
     video: VideoChoice | None = None  # mode Video Input's video
+    interpolation: InterpolationStage | None = None  # mode Interpolation's settings
     mask: MaskChoice | None = None
     init_image: FileReference | None = None
     color_image: FileReference | None = None
@@ -97,8 +100,8 @@ def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
     context = ImportContext(dict(data), source)
     mode = _mode(context)
     if mode in UNRENDERED_MODES:
-        blocker = (f"animation_mode {mode!r} is not supported yet (the pack renders None, 2D, "
-                   "3D, Video Input)")  # fmt: skip
+        blocker = (f"animation_mode {mode!r} is not supported yet (the pack renders "
+                   f"{', '.join(MODE_NAMES)})")  # fmt: skip
         context.note("animation_mode", UNSUPPORTED, blocker)
         return _finish(context, ImportedSettings(source, context.dialect, blocker=blocker))
     context.switch_schedules()
@@ -106,26 +109,34 @@ def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
     special = {"width": _side(context, "W", "width"), "height": _side(context, "H", "height")}
     special.update(import_subseed(context))
     special.update(import_sampler_schedule(context))
-    video = None
+    video = interpolation = None
     if mode == "Video Input":
         video, fixed = import_video(context)
         special.update(fixed)
+    if mode == "Interpolation":
+        interpolation = import_interpolation(context)
+        special["diffusion_cadence"] = 1
     if prompts.stills is not None:
         special["max_frames"] = prompts.stills
         if context.has("max_frames"):
             why = f"mode None renders {prompts.stills} stills (prompts x n_batch)"
             context.note("max_frames", IGNORED, why)
     animation = AnimationSettings(**context.table(AnimationSettings, special))
+    init_image = import_init_image(context)
+    if interpolation is not None:
+        animation = init_strength_schedule(context, animation, init_image)
+        animation = with_frame_count(animation, prompts.texts, interpolation)
     imported = ImportedSettings(
         source,
         context.dialect,
         animation=animation,
         prompts=prompts.texts,
-        init_image=import_init_image(context),
+        init_image=init_image,
         output=import_output(context, animation.fps),
         motion_preview=context.flag("motion_preview_mode", False),
         sampler=import_sampler(context),
         video=video,
+        interpolation=interpolation,
     )
     if mode in ("2D", "3D"):  # Deforum moves and prepares no frame in None and Video Input
         imported = replace(imported, **import_stages(context, mode))
@@ -210,7 +221,8 @@ def _line_for(
 
 def _tables_of(imported: ImportedSettings) -> list[type]:
     tables: list[type] = [AnimationSettings, PromptTexts]
-    tables += [type(s) for s in (imported.motion, imported.enhance, imported.noise) if s]
+    stages = (imported.motion, imported.enhance, imported.noise, imported.interpolation)
+    tables += [type(stage) for stage in stages if stage]
     if imported.color_coherence is not None:
         tables.append(ColorCoherenceStage)
     return tables

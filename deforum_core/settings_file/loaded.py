@@ -65,6 +65,11 @@ class LoadedSettings:
                            max_frames)  # fmt: skip
             animation = replace(imported.animation, max_frames=video.frame_count)
             imported = replace(imported, animation=animation)
+        if imported.interpolation is not None:  # the prompts' frame count, as Animate's
+            animation = imported.animation
+            prompts = Stages(imported.prompts.parse(), interpolation=imported.interpolation)
+            count = animation.mode.frame_count(animation.max_frames, prompts, animation.fps)
+            imported = replace(imported, animation=replace(animation, max_frames=count))
         mask_video = None
         if imported.mask is not None and imported.mask.video is not None:
             selection = imported.video.selection if imported.video else FrameSelection()
@@ -130,6 +135,7 @@ class LoadedSettings:
             "enhance": imported.enhance,
             "noise": imported.noise,
             "video": self.video,
+            "interpolation": imported.interpolation,
         }
         chosen = {
             name: stage if given.get(name) is None else given[name]

@@ -28,6 +28,7 @@ WORKFLOWS = [
     "deforum_3d",
     "deforum_settings_file",
     "deforum_video_input",
+    "deforum_interpolation",
 ]
 PREVIEW_FRAMES = 6
 

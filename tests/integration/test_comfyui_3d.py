@@ -205,8 +205,10 @@ def test_3d_workflow_matches_its_headless_twin(object_info: dict) -> None:
         if node_type not in ("DeforumDiffusersLoader", "DeforumDepthModel"):
             assert ours[node_type] == settings, node_type
     (depth,) = theirs["DeforumDepthModel"]
-    official = resolve_model_type(MODEL_TYPE).files[0]
-    assert depth == {**ours["DeforumDepthModel"][0], "path": f"models/depth/{official}"}
+    downloaded, _ = resolve_model_type(MODEL_TYPE).download()  # the file the UI one names
+    assert ours["DeforumDepthModel"][0]["model_file"] == downloaded
+    assert depth == {**ours["DeforumDepthModel"][0], "model_file": "(official file name)",
+                     "path": f"models/depth/{downloaded}"}  # fmt: skip
     (loader,) = theirs["DeforumDiffusersLoader"]
     assert loader["path"] == "models/stable-diffusion-v1-5" and loader["sampler"] == "euler_a"
     assert ours["DeforumDiffuser"] == [{"sampler_name": "euler_ancestral", "scheduler": "normal"}]

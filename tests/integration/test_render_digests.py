@@ -171,6 +171,9 @@ def render(workflow: Path, out: Path, input_folder: Path, *options: str) -> Path
 
 TINY_RENDER = {"width": SIZE, "height": SIZE, "steps_schedule": "0:(3)"}
 PINHOLE = {"DeforumMotion3D": {"camera": "pinhole"}}  # the 3D camera of the first release
+# the interpolation workflow's three prompts, 2 frames apart: 7 frames
+SEVEN_FRAMES = {"interpolate_key_frames": False, "interpolate_x_frames": 2}
+SEVEN_MORPHS = {"DeforumInterpolation": SEVEN_FRAMES}
 HEADLESS_RENDERS = {
     "cli/deforum_2d": ("deforum_2d", {**TINY_RENDER, "max_frames": 7, "diffusion_cadence": 3}, (),
                        {}),
@@ -180,6 +183,7 @@ HEADLESS_RENDERS = {
         "DeforumLoadSettings": {"max_frames": 6, "width": SIZE, "height": SIZE}}),
     "cli/deforum_3d": ("deforum_3d", {**TINY_RENDER, "max_frames": 6}, (), {}),
     "cli/deforum_3d_pinhole": ("deforum_3d", {**TINY_RENDER, "max_frames": 6}, (), PINHOLE),
+    "cli/deforum_interpolation": ("deforum_interpolation", TINY_RENDER, (), SEVEN_MORPHS),
     # the README's main job, shortened: the motion preview at the workflow's own size
     "cli/deforum_2d_preview": ("deforum_2d", {"max_frames": 12}, ("--preview",), {}),
     "cli/deforum_3d_preview": ("deforum_3d", {**TINY_RENDER, "max_frames": 7}, ("--preview",), {}),
@@ -214,6 +218,7 @@ UI_RENDERS = {
     "deforum_still": (WORKFLOWS / "deforum_still.json", {}),
     "deforum_3d": (WORKFLOWS / "deforum_3d.json", {"max_frames": 8}),
     "deforum_video_input": (WORKFLOWS / "deforum_video_input.json", {}),
+    "deforum_interpolation": (WORKFLOWS / "deforum_interpolation.json", {}),
     # the settings file's own frame count and size, shrunk by Load Settings' overrides
     "deforum_settings_file": (WORKFLOWS / "deforum_settings_file.json", {}),
     # a workflow saved before the camera input: it renders with the pinhole camera, as then
@@ -237,6 +242,8 @@ def test_ui_workflows_render_the_recorded_frames_in_comfyui(
         set_widgets(workflow, object_info, "DeforumMotion3D", save_depth_maps=True)
     if workflow_name == "deforum_video_input":
         write_test_clip(comfyui_server.input_dir)
+    if workflow_name == "deforum_interpolation":
+        set_widgets(workflow, object_info, "DeforumInterpolation", **SEVEN_FRAMES)
     if workflow_name == "deforum_settings_file":
         set_widgets(workflow, object_info, "DeforumLoadSettings", max_frames=6, width=SIZE,
                     height=SIZE)  # fmt: skip

@@ -123,11 +123,14 @@ def test_bad_arguments_are_named(arguments, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_an_unsupported_mode_stops_with_the_reason(tmp_path, capsys):
-    code, _, err = run(capsys, str(FILES / "A_interpolation.txt"), "--preview",
-                       "--out", str(tmp_path))  # fmt: skip
-    assert code == 2
-    assert "error: settings: animation_mode 'Interpolation' is not supported yet" in err
+def test_an_interpolation_file_renders_its_prompts_frame_count(tmp_path, capsys):
+    code, out, err = run(capsys, str(FILES / "A_interpolation.txt"), "--preview", "--size",
+                         "64x64", "--out", str(tmp_path))  # fmt: skip
+    assert code == 0, err
+    folder = only_run_folder(tmp_path)
+    assert f"frames: {folder} (11 written)" in out  # prompts at 0 and 10, key frames on
+    with av.open(str(folder / "deforum.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 11
 
 
 def test_a_video_input_file_renders_the_video_it_names(tmp_path, capsys):

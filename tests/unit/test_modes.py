@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_registry_is_the_list_of_modes(pack):
-    assert list(MODES) == ["None", "2D", "3D", "Video Input"]
+    assert list(MODES) == ["None", "2D", "3D", "Video Input", "Interpolation"]
     assert param_of(AnimationSettings, "animation_mode").choices == tuple(MODES)
     animate = pack.NODE_CLASS_MAPPINGS["DeforumAnimate"].INPUT_TYPES()["required"]
     assert animate["animation_mode"][0] == list(MODES)
@@ -28,7 +28,7 @@ def test_the_registry_is_the_list_of_modes(pack):
 
 
 def test_cadence_rules():
-    assert [MODES[name].cadence(4) for name in MODES] == [1, 4, 4, 4]
+    assert [MODES[name].cadence(4) for name in MODES] == [1, 4, 4, 4, 1]
     assert AnimationSettings(animation_mode="None", diffusion_cadence=3).diffused_frames() == [
         *range(120)
     ]

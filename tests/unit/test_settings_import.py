@@ -185,13 +185,30 @@ def test_modern_webui_3d_file(tmp_path):
     assert line(result, "sd_model_name").status == IGNORED
 
 
-def test_a_mode_the_pack_cannot_render_yet_still_gives_a_report():
-    result = imported("A_interpolation.txt")
+def test_a_mode_the_pack_cannot_render_yet_still_gives_a_report(monkeypatch):
+    from deforum_core.settings_file import importer
+
+    monkeypatch.setattr(importer, "UNRENDERED_MODES", ("Parseq",))
+    text = (FILES / "A_interpolation.txt").read_text(encoding="utf-8")
+    result = import_settings(json.loads(text.replace('"Interpolation"', '"Parseq"')), "p.txt")
     assert result.animation is None
     assert line(result, "animation_mode").status == UNSUPPORTED
-    assert "Interpolation" in result.blocker
-    with pytest.raises(SettingsFileError, match="Interpolation"):
+    assert "'Parseq' is not supported yet" in result.blocker
+    with pytest.raises(SettingsFileError, match="Parseq"):
         result.check_renderable()
+
+
+def test_interpolation_imports_its_frames_setting_and_is_not_reported_unsupported():
+    result = imported("A_interpolation.txt")
+    assert result.blocker is None and result.animation.animation_mode == "Interpolation"
+    assert (result.interpolation.interpolate_key_frames,
+            result.interpolation.interpolate_x_frames) == (True, 4)  # fmt: skip
+    assert line(result, "interpolate_key_frames").status == TAKEN
+    assert line(result, "interpolate_x_frames").status == TAKEN
+    assert not [entry for entry in result.report if entry.status == UNSUPPORTED]
+    assert result.animation.diffusion_cadence == 1 and result.motion is None
+    other = import_settings({"animation_mode": "2D", "interpolate_x_frames": 8}, "2d.txt")
+    assert line(other, "interpolate_x_frames").detail == "not used in animation_mode 2D"
 
 
 def test_video_input_names_its_video_and_its_frames_as_deforum_extracts_them():
