@@ -10,6 +10,8 @@ from .animation_nodes import DeforumAnimate, DeforumVideo
 from .coherence_nodes import DeforumColorCoherence, DeforumEnhance, DeforumNoise
 from .depth_nodes import DeforumDepthModel, DeforumEstimateDepth
 from .diffusion_nodes import DeforumDiffuser, DeforumDiffusersLoader, DeforumImg2Img
+from .flow_nodes import DeforumOpticalFlow, DeforumRaftModel
+from .hybrid_nodes import DeforumHybridVideo
 from .image_nodes import DeforumAddNoise, DeforumColorMatch, DeforumEnhanceImage, DeforumWarp2D
 from .interpolation_nodes import DeforumInterpolation
 from .mask_nodes import DeforumMask
@@ -44,6 +46,9 @@ NODE_CLASS_MAPPINGS = {
     "DeforumVideoInput": DeforumVideoInput,
     "DeforumMask": DeforumMask,
     "DeforumInterpolation": DeforumInterpolation,
+    "DeforumHybridVideo": DeforumHybridVideo,
+    "DeforumOpticalFlow": DeforumOpticalFlow,
+    "DeforumRaftModel": DeforumRaftModel,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -71,6 +76,9 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumVideoInput": "Deforum Video Input",
     "DeforumMask": "Deforum Mask",
     "DeforumInterpolation": "Deforum Interpolation",
+    "DeforumHybridVideo": "Deforum Hybrid Video",
+    "DeforumOpticalFlow": "Deforum Optical Flow",
+    "DeforumRaftModel": "Deforum RAFT Model",
 }
 
 register_routes()  # the page's live schedule summaries, when a ComfyUI server loads the pack

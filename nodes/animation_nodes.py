@@ -163,6 +163,20 @@ class DeforumAnimate:
                         "defaults when empty)."
                     },
                 ),
+                "hybrid": (
+                    "DEFORUM_HYBRID",
+                    {
+                        "tooltip": "From Deforum Hybrid Video (modes 2D and 3D): a video "
+                        "composited into each frame and moving it; the frame count follows it."
+                    },
+                ),
+                "optical_flow": (
+                    "DEFORUM_OPTICAL_FLOW",
+                    {
+                        "tooltip": "From Deforum Optical Flow: in-between frames moved along "
+                        "the flow between diffused frames, and redo passes."
+                    },
+                ),
             },
         }
 
@@ -183,10 +197,11 @@ class DeforumAnimate:
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,
                 depth_model=None, settings=None, video=None, mask=None, interpolation=None,
-                **widget_values):  # fmt: skip
+                hybrid=None, optical_flow=None, **widget_values):  # fmt: skip
         linked = {"prompts": prompts, "motion": motion, "color_coherence": color_coherence,
                   "enhance": enhance, "noise": noise, "video": video, "mask": mask,
-                  "interpolation": interpolation}  # fmt: skip
+                  "interpolation": interpolation, "hybrid": hybrid,
+                  "optical_flow": optical_flow}  # fmt: skip
         report, video_options = None, {}
         if settings is None:
             animation = AnimationSettings(**widget_values)

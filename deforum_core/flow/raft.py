@@ -21,7 +21,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models.optical_flow import raft_large, raft_small
 
 from ..depth.loading import DepthModelError, read_state_dict
 from ..fingerprint import weights_fingerprint
@@ -37,13 +36,16 @@ RAFT_URL = "https://download.pytorch.org/models/"
 DEFAULT_FLOW_UPDATES = 12
 _MULTIPLE = 8  # RAFT's features are 1/8 of the picture
 _MIN_SIDE = 128  # its correlation pyramid halves the 1/8 features three times
-_BUILDERS = {"large": raft_large, "small": raft_small}
 
 
 def build_raft(size: str, device: str | torch.device = "cpu") -> nn.Module:
-    """An untrained torchvision RAFT of that size (weights=None: nothing is downloaded)."""
+    """An untrained torchvision RAFT of that size (weights=None: nothing is downloaded).
+    torchvision is imported here, when RAFT is first used: importing the pack stays light."""
+    from torchvision.models import optical_flow
+
+    builder = optical_flow.raft_large if size == "large" else optical_flow.raft_small
     with torch.device(device):
-        return _BUILDERS[size](weights=None, progress=False).eval()
+        return builder(weights=None, progress=False).eval()
 
 
 @lru_cache(maxsize=2)

@@ -3,12 +3,12 @@
 As sd-webui-deforum's hybrid motion does it: SIFT keypoints in both frames, brute-force
 matching with Lowe's ratio test at 0.75, then OpenCV's robust fit: estimateAffinePartial2D
 (rotation, uniform scale, translation) or findHomography with RANSAC and a 5 px threshold.
-With 8 matches or fewer (a flat or featureless frame) the motion is the identity.
+With 8 matches or fewer (a flat or featureless frame) the motion is the identity. OpenCV is
+imported when a motion is first measured: importing the pack stays light.
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 
@@ -26,6 +26,8 @@ _FROM_PACK = np.array([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5], [0.0, 0.0, 1.0]])
 
 def _matched_points(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions [N, 1, 2] in both images of the keypoints that pass the ratio test."""
+    import cv2
+
     sift = cv2.SIFT_create()
     keys_1, descriptors_1 = sift.detectAndCompute(first, None)
     keys_2, descriptors_2 = sift.detectAndCompute(second, None)
@@ -46,6 +48,8 @@ def estimate_transform(first: torch.Tensor, second: torch.Tensor, kind: str) -> 
     Coordinates are the pack's (pixel (i, j) centred at (j + 0.5, i + 0.5)), so the result
     goes straight to warp_by_matrix or composes with warp2d's motion matrices.
     """
+    import cv2
+
     if kind not in TRANSFORM_KINDS:
         raise FlowError(
             f"unknown hybrid motion kind {kind!r}", parameter="hybrid_motion",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from ..flow import estimate_flow, estimate_transform, reliable_flow, warp_by_flow, warp_by_matrix
-from ..render.pictures import fit_picture
+from ..pictures import VideoFrames
 from ..stages.protocol import RenderInfo, values_for
 from .composite import MaskOptions, composite, make_mask
 from .stage import HybridFrame, HybridStage
@@ -34,18 +34,25 @@ class BoundHybrid:
         self.values = values_for(stage, HybridFrame, render)
         self.width, self.height = render.width, render.height
         self.init_image = init_image
-        self._video: tuple[int, torch.Tensor] | None = None  # the last video frame read
+        self._video = VideoFrames(stage.video, render.width, render.height)
+        self._frames: dict[int, torch.Tensor] = {}  # the video frames the current keys use
 
     def video_frame(self, index: int) -> torch.Tensor:
         """The video's frame at a frame index (its last one past the end), at the render's
-        size, [1, H, W, 3]; the last one read is kept (keys read each index once or twice)."""
+        size, [1, H, W, 3]. Frames are read forwards only and kept until forget_before: the
+        moves between two keys use every frame between them, in any order, and a video file
+        read backwards would be decoded again from its start."""
         index = min(index, self.stage.video.frame_count - 1)
-        if self._video is None or self._video[0] != index:
-            what = f"hybrid video frame {index}"
-            picture = fit_picture(self.stage.video.frame(index), self.width, self.height,
-                                  parameter="video", what=what)  # fmt: skip
-            self._video = (index, picture)
-        return self._video[1]
+        if index not in self._frames:
+            newest = max(self._frames, default=index - 1)
+            for ahead in range(newest + 1, index + 1) if index > newest else (index,):
+                self._frames[ahead] = self._video[ahead]
+        return self._frames[index]
+
+    def forget_before(self, index: int) -> None:
+        """Frames before index will not be moved again: their video frames are let go."""
+        for old in [frame for frame in self._frames if frame < index]:
+            del self._frames[old]
 
     def first_frame(self) -> torch.Tensor:
         """The picture the animation starts from when use_first_frame_as_init_image is on."""
@@ -127,3 +134,4 @@ class HybridCamera:
 
     def forget_before(self, index: int) -> None:
         self.camera.forget_before(index)
+        self.hybrid.forget_before(index)

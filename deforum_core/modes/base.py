@@ -72,13 +72,18 @@ class AnimationMode:
     uses_depth_model = False
     uses_video = False  # whether a key starts from the video's frame (KeyInputs.video_frame)
     frames_follow_source = False  # whether frame_count comes from a source, not max_frames
+    uses_hybrid = False  # whether hybrid video can composite into and move its frames
 
     def check_wiring(self, stages: Stages) -> None:
         """Raise a ScheduleError naming what to connect when the stages do not suit the mode."""
 
     def frame_count(self, max_frames: int, stages: Stages, fps: float = 15.0) -> int:
         """How many frames the render has: max_frames, unless the mode follows a source
-        (fps: the render's, which frame numbers written as expressions may use)."""
+        (fps: the render's, which frame numbers written as expressions may use), or the
+        video's when hybrid video follows it (as in Deforum)."""
+        hybrid = stages.hybrid
+        if self.uses_hybrid and hybrid is not None and hybrid.follows_video:
+            return hybrid.video.frame_count
         return max_frames
 
     def bind(self, stages: Stages, prompts: PromptFrames) -> AnimationMode:
@@ -96,7 +101,7 @@ class AnimationMode:
     def start_key(self, key: KeyInputs) -> KeyStart:
         if key.previous is None:
             return KeyStart(key.init_image, key.init_strength, prepared=False)
-        moved = key.camera.move(key.previous, key.previous_index, key.index)
+        moved = key.camera.move_key(key.previous, key.previous_index, key.index)
         return KeyStart(moved, key.strength, prepared=True)
 
     def frame_text(self, prompts: Sequence[FramePrompt], index: int) -> FrameText:

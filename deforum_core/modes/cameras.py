@@ -50,6 +50,10 @@ class StillCamera:
     def move(self, frame: torch.Tensor, source: int, target: int) -> torch.Tensor:
         return frame
 
+    def move_key(self, frame: torch.Tensor, source: int, target: int) -> torch.Tensor:
+        """The previous key moved onto a new key: a move (hybrid video composites here)."""
+        return self.move(frame, source, target)
+
     def forget_before(self, index: int) -> None:
         """Frames before index will not move again (the loop has passed them)."""
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 class Mode3D(AnimationMode):
     name = "3D"
+    uses_hybrid = True
     uses_depth_model = True
 
     def check_wiring(self, stages: Stages) -> None:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 class Mode2D(AnimationMode):
     name = "2D"
+    uses_hybrid = True
 
     def check_wiring(self, stages: Stages) -> None:
         if stages.motion is not None and not isinstance(stages.motion, Motion2DStage):

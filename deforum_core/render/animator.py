@@ -21,13 +21,15 @@ from typing import Any
 import torch
 
 from ..diffusion.backend import DiffusionBackend, DiffusionRequest
-from ..errors import DeforumError, ScheduleError
+from ..errors import ScheduleError
 from ..fingerprint import tensor_digest
+from ..hybrid.bound import BoundHybrid, HybridCamera
 from ..modes import KeyInputs
 from ..params import ParameterTable, legacy_values, record
+from ..pictures import VideoFrames, fit_picture
 from ..stages import BoundColorCoherence, FrameContext, RenderInfo
 from .budget import check_evaluation_cost, check_frame_memory, render_costs
-from .pictures import fit_picture
+from .key_diffusion import diffuse_from, diffuse_key, diffusers_by_key
 from .rundir import SETTINGS_FILE, STATE_FILE, RunDirectory, RunDirectoryError, quantize
 from .settings import AnimationSettings, RenderValues
 from .wiring import PREPARE_ORDER, Stages
@@ -143,8 +145,10 @@ class _Loop:
         self.diffuser = diffuser
         self.directory = directory
         self.callbacks = callbacks
-        self.video = stages.video
-        self._reference_frame: tuple[int, torch.Tensor] | None = None
+        video = stages.video if stages.video is not None else getattr(stages.hybrid, "video", None)
+        self.video = None if video is None else VideoFrames(video, settings.width, settings.height)
+        self.references = None if video is None else VideoFrames(video, settings.width,
+                                                                 settings.height)  # fmt: skip
         self.init_image = None if init_image is None else fit_picture(
             init_image, settings.width, settings.height, parameter="init_image",
             what="the init image",
@@ -165,48 +169,29 @@ class _Loop:
                 hint="connect Deforum Video Input to Animate's video input, or pick LAB",
             )
         self.camera = self.mode.camera(stages, render, directory.path)
+        self.hybrid = self._bind_hybrid(stages, render)
+        self.flow = None if stages.optical_flow is None else stages.optical_flow.bind(render)
         self.mask = None if stages.mask is None else stages.mask.bind(render)
-        self.diffusers = self._diffusers_by_key()
+        self.diffusers = diffusers_by_key(diffuser, self.values.samplers)
         self.written = 0
 
-    def _diffusers_by_key(self) -> dict[int, DiffusionBackend]:
-        """The diffuser of each key: the given one, or, where the sampler schedule names a
-        sampler, the same model with that sampler (each made once, before frame 0, so a
-        sampler the backend lacks stops the render before anything is written)."""
-        if self.diffuser is None:
-            return {}
-        by_sampler: dict[Any, DiffusionBackend] = {None: self.diffuser}
-        for sampler in self.values.samplers.values():
-            if sampler not in by_sampler:
-                with_sampler = getattr(self.diffuser, "with_sampler", None)
-                if with_sampler is None:
-                    raise ScheduleError(
-                        f"the {self.diffuser.name} diffuser cannot change its sampler per frame",
-                        parameter="sampler_schedule",
-                        hint="leave sampler_schedule empty for this diffuser",
-                    )
-                try:
-                    by_sampler[sampler] = with_sampler(sampler)
-                except DeforumError as error:
-                    raise ScheduleError(
-                        error.reason, parameter="sampler_schedule",
-                        hint="schedule a sampler this backend has, or update it",
-                    ) from None  # fmt: skip
-        return {key: by_sampler[sampler] for key, sampler in self.values.samplers.items()}
-
-    def _video_frame(self, index: int) -> torch.Tensor | None:
-        """The video's frame at a frame index, at the render's size; None without a video."""
-        if self.video is None:
+    def _bind_hybrid(self, stages: Stages, render: RenderInfo) -> BoundHybrid | None:
+        """Hybrid video wrapped around the mode's camera; with use_first_frame_as_init_image
+        the animation starts from the video's first frame (over any init image, as Deforum)."""
+        if stages.hybrid is None:
             return None
-        return fit_picture(self.video.frame(index), self.settings.width, self.settings.height,
-                           parameter="video", what=f"video frame {index}")  # fmt: skip
-
-    def _video_reference(self, index: int) -> torch.Tensor:
-        """Colour coherence Video Input's reference, the video frame at `index`: fitted once
-        however many keys share it (the video is read in order, never decoded again)."""
-        if self._reference_frame is None or self._reference_frame[0] != index:
-            self._reference_frame = (index, self._video_frame(index))
-        return self._reference_frame[1]
+        if not self.mode.uses_hybrid:
+            raise ScheduleError(
+                "hybrid video works in 2D and 3D modes", parameter="hybrid",
+                hint="choose animation_mode 2D or 3D, or disconnect the hybrid video",
+            )  # fmt: skip
+        if not stages.hybrid.active:
+            return None
+        hybrid = BoundHybrid(stages.hybrid, render, self.init_image)
+        if stages.hybrid.use_first_frame_as_init_image:
+            self.init_image = hybrid.first_frame()
+        self.camera = HybridCamera(self.camera, hybrid)
+        return hybrid
 
     def run(self, state: dict | None) -> RenderResult:
         keys = self.settings.diffused_frames()
@@ -299,9 +284,15 @@ class _Loop:
     def _write_between(
         self, earlier: torch.Tensor, earlier_key: int, later: torch.Tensor, later_key: int
     ) -> None:
+        strength = self.values.frames[earlier_key].strength
+        flow = None if self.flow is None else self.flow.cadence_flow(
+            earlier, later, earlier_key, strength)  # fmt: skip
         for frame in range(earlier_key + 1, later_key):
             self.callbacks.check_cancel()
             weight = (frame - earlier_key) / (later_key - earlier_key)
+            if flow is not None:  # the flow between the keys holds the camera's motion too
+                self._write(frame, quantize(self.flow.between(earlier, later, flow, weight)))
+                continue
             forward = self.camera.move(earlier, earlier_key, frame)
             backward = self.camera.move(later, later_key, frame)
             self._write(frame, quantize(forward * (1.0 - weight) + backward * weight))
@@ -318,8 +309,8 @@ class _Loop:
         values, noise = self.values.frames[key], self.mode.frame_noise(key, self.values)
         seed = noise.seed
         if self.color is not None and self.color.matches_video:  # first: it is not after key
-            reference = self._video_reference(self.color.video_reference_frame(key))
-        video_frame = self._video_frame(key) if self.mode.uses_video else None
+            reference = self.references[self.color.video_reference_frame(key)]
+        video_frame = self.video[key] if self.mode.uses_video else None
         start = self.mode.start_key(
             KeyInputs(key, values.strength, self.init_image, self.settings.init_strength,
                       previous, previous_key, self.camera, video_frame)
@@ -358,15 +349,13 @@ class _Loop:
             keep_mask=None if picture is None else kept,
             on_step=self._step_progress(key),
         )
-        image = self.diffusers[key].diffuse(request).image[:1, ..., :3]
-        if not torch.isfinite(image).all():
-            raise ScheduleError(
-                f"the diffuser returned pixels that are not numbers (cfg {values.cfg:g}, "
-                f"steps {values.steps})",
-                parameter="cfg_schedule",
-                frame=key,
-                hint="lower the cfg, or check that the model and VAE suit each other",
-            )
+        if self.flow is not None and start.prepared and start.strength > 0:
+            redone = self.flow.redo(picture, start.picture, key, seed,
+                                    diffuse_from(self.diffusers[key], request, key))  # fmt: skip
+            request = replace(request, image=redone)
+        image = diffuse_key(self.diffusers[key], request, key)
+        if self.hybrid is not None:
+            image = self.hybrid.after_generation(image, key)
         if self.color is not None:
             image = self.color.after_diffusion(image, context)
         if kept is not None and start.picture is not None:  # as it was before noise

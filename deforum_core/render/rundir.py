@@ -19,6 +19,7 @@ import torch
 
 from ..errors import DeforumError
 from ..files import atomic_write, remove_stale_temporaries
+from ..pictures import quantize
 
 FRAME_PATTERN = "frame_{:05d}.png"
 SETTINGS_FILE = "settings.json"
@@ -27,11 +28,6 @@ STATE_FILE = "state.json"
 
 class RunDirectoryError(DeforumError):
     """A run directory that cannot be used as asked; the message says what to do."""
-
-
-def quantize(frames: torch.Tensor) -> torch.Tensor:
-    """Frames rounded to the 8-bit levels a PNG stores, so what is kept equals what is saved."""
-    return frames.clamp(0.0, 1.0).mul(255.0).round_().div_(255.0)
 
 
 def encode_png(frame: torch.Tensor) -> bytes:

@@ -9,8 +9,10 @@ from ..modes import DepthModel, InterpolationStage
 from ..prompts import PromptSchedule
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
 from ..stages.mask import MaskStage
+from ..stages.optical_flow import OpticalFlowStage
 
 if TYPE_CHECKING:
+    from ..hybrid.stage import HybridStage
     from ..video_source import VideoSource
 
 # Deforum's order for preparing a key frame once the camera has moved the previous one there.
@@ -31,6 +33,8 @@ class Stages:
     video: VideoSource | None = None  # the frames of Video Input mode (and video coherence)
     mask: MaskStage | None = None  # where diffusion may not change a frame
     interpolation: InterpolationStage | None = None  # Interpolation mode's settings
+    hybrid: HybridStage | None = None  # the video composited into and moving the frames
+    optical_flow: OpticalFlowStage | None = None  # flow cadence and the redo passes
 
     def prepare_stages(self) -> list[ColorCoherenceStage | EnhanceStage | NoiseStage]:
         """The connected prepare stages, in PREPARE_ORDER."""
@@ -50,7 +54,8 @@ class Stages:
         for name in ("motion", *PREPARE_ORDER, "depth_model"):
             stage = getattr(self, name)
             described[name] = None if stage is None else stage.describe()
-        for name in ("video", "mask", "interpolation"):  # absent from records without them
+        optional = ("video", "mask", "interpolation", "hybrid", "optical_flow")
+        for name in optional:  # absent from the records of renders without them
             if getattr(self, name) is not None:
                 described[name] = getattr(self, name).describe()
         return described

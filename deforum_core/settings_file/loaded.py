@@ -142,6 +142,8 @@ class LoadedSettings:
             for name, stage in from_file.items()
         }
         chosen["mask"] = self.mask() if given.get("mask") is None else given["mask"]
+        for name in ("hybrid", "optical_flow"):
+            chosen[name] = given.get(name)
         return Stages(**chosen, depth_model=depth_model)
 
 

@@ -120,12 +120,21 @@ class BoundOpticalFlow:
         backward = warp_by_flow(later, flow, weight - 1.0)
         return torch.lerp(forward, backward, weight)
 
-    def redo(self, picture: torch.Tensor, index: int, seed: int, diffuse: Diffuse) -> torch.Tensor:
-        """The picture a key's real diffusion starts from, after the redo passes."""
+    def redo(
+        self,
+        picture: torch.Tensor,
+        reference: torch.Tensor,
+        index: int,
+        seed: int,
+        diffuse: Diffuse,
+    ) -> torch.Tensor:
+        """The picture a key's real diffusion starts from, after the redo passes: `picture`
+        is the prepared key, `reference` the moved previous frame before it was prepared (the
+        flow redo measures from it, as Deforum measures from prev_img)."""
         stage = self.stage
         if stage.optical_flow_redo_generation != "None":
             result = diffuse(picture, redo_seed(seed, 0))
-            flow = estimate_flow(picture[0], result[0], stage.optical_flow_redo_generation,
+            flow = estimate_flow(reference[0], result[0], stage.optical_flow_redo_generation,
                                  stage.raft)  # fmt: skip
             picture = warp_by_flow(result, flow, self.values[index].redo_flow_factor)
         for count in range(stage.diffusion_redo):

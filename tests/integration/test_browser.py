@@ -158,10 +158,12 @@ def test_queued_run_reaches_the_extension(browser: BrowserSession) -> None:
     )
     browser.page.screenshot(path=str(browser.screenshot_dir / "deforum_schedules_executed.png"))
 
-    # web/js/deforum.js keeps the one-line summary it draws under the node in deforumSummary.
-    summary = browser.page.evaluate(
-        "(id) => window.app.graph.getNodeById(id).deforumSummary", schedule["id"]
-    )
+    # web/js/deforum.js keeps the one-line summary it draws under the node in deforumSummary
+    # (asked of the server after a short pause: it may come after the run's outputs)
+    summary_of = "(id) => window.app.graph.getNodeById(id).deforumSummary"
+    browser.page.wait_for_function(f"(id) => typeof ({summary_of})(id) === 'string'",
+                                   arg=schedule["id"], timeout=TIMEOUT_MS)  # fmt: skip
+    summary = browser.page.evaluate(summary_of, schedule["id"])
     assert isinstance(summary, str) and summary.startswith("120 frames"), summary
     assert browser.console_errors() == []
 

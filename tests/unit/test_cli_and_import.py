@@ -68,7 +68,7 @@ print(json.dumps({
     "copies": [name for name in sys.modules if name.startswith("deforum_pack.deforum_core")],
 }))
 """
-HEAVY = ("diffusers", "transformers", "timm", "cv2", "kornia")
+HEAVY = ("diffusers", "transformers", "timm", "cv2", "kornia", "torchvision")
 
 
 def test_importing_the_pack_is_light_once_torch_is_loaded(pack):

@@ -6,38 +6,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from moving_pictures import HEIGHT, WIDTH, interior, panning_video, shifted, texture
 
 from deforum_core.errors import ScheduleError
 from deforum_core.hybrid.bound import BoundHybrid, HybridCamera
 from deforum_core.hybrid.stage import HybridStage
 from deforum_core.stages.optical_flow import OpticalFlowStage, redo_seed
 from deforum_core.stages.protocol import RenderInfo
-from deforum_core.video_source import ImageBatch
-
-HEIGHT, WIDTH = 96, 128
-
-
-def texture(seed: int = 0) -> torch.Tensor:
-    """A smooth random texture [1, H, W, 3] (features DIS and SIFT can follow)."""
-    generator = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(1, 3, HEIGHT // 6, WIDTH // 6, generator=generator)
-    fine = torch.nn.functional.interpolate(coarse, (HEIGHT, WIDTH), mode="bicubic")
-    return fine.clamp(0, 1).permute(0, 2, 3, 1).contiguous()
-
-
-def shifted(frames: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
-    """Content moved dx right and dy down (edges wrapped; tests look at the interior)."""
-    return torch.roll(frames, shifts=(dy, dx), dims=(1, 2))
-
-
-def interior(frames: torch.Tensor, margin: int = 16) -> torch.Tensor:
-    return frames[:, margin:-margin, margin:-margin]
-
-
-def panning_video(step: tuple[int, int], count: int = 4) -> ImageBatch:
-    """A video whose frame i is the texture moved by i·step."""
-    base = texture(1)
-    return ImageBatch(torch.cat([shifted(base, i * step[0], i * step[1]) for i in range(count)]))
 
 
 def bound(render_frames: int = 4, **settings) -> BoundHybrid:
@@ -210,12 +185,12 @@ def test_redo_passes_diffuse_with_derived_seeds_and_the_flow_redo_moves_the_resu
 
     start = texture(6)
     redo = bound_flow(diffusion_redo=2)
-    assert torch.equal(redo.redo(start, 1, 100, diffuse), shifted(start, 4, 0))
+    assert torch.equal(redo.redo(start, start, 1, 100, diffuse), shifted(start, 4, 0))
     assert calls == [redo_seed(100, 1), redo_seed(100, 2)]
     assert len({100, *calls}) == 3  # none is the key's own seed
     calls.clear()
     flow_redo = bound_flow(optical_flow_redo_generation="DIS Fine")
-    picture = flow_redo.redo(start, 1, 100, diffuse)  # the result moved on by its own flow
+    picture = flow_redo.redo(start, start, 1, 100, diffuse)  # the result moved on by its own flow
     assert calls == [redo_seed(100, 0)]
     assert (interior(picture) - interior(shifted(start, 4, 0))).abs().mean() < 0.02
-    assert torch.equal(bound_flow().redo(start, 1, 100, diffuse), start)
+    assert torch.equal(bound_flow().redo(start, start, 1, 100, diffuse), start)

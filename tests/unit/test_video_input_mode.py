@@ -13,6 +13,7 @@ from recording_backend import RecordingBackend
 
 from deforum_core.color import match_histograms
 from deforum_core.errors import ScheduleError
+from deforum_core.pictures import fit_picture
 from deforum_core.prompts import parse_prompt_schedule
 from deforum_core.render import (
     AnimationSettings,
@@ -23,7 +24,6 @@ from deforum_core.render import (
     Stages,
     render_animation,
 )
-from deforum_core.render.pictures import fit_picture
 from deforum_core.stages import ColorCoherenceStage, Motion2DStage, NoiseStage
 from deforum_core.video_source import FrameSelection, ImageBatch, VideoFile
 
