@@ -78,7 +78,7 @@ def run_settings_file(
         given_depth = DepthEstimator.from_file(imported.depth.model_type, request.depth)
     depth_model = loaded.depth_model(given_depth, preview=preview, notes=extra)
     diffuser = None if preview else _diffuser(imported, request)
-    stages = loaded.stages(depth_model)
+    stages = loaded.stages(depth_model, extra)
     report = (*imported.report, *extra)
     for line in (*extra, *_worth_saying(imported.report)):
         log(f"  {line}")

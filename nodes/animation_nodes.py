@@ -210,7 +210,7 @@ class DeforumAnimate:
             loaded, preview, notes = settings.loaded, diffuser is None, []
             animation = loaded.animation
             depth_model = loaded.depth_model(depth_model, preview=preview, notes=notes)
-            stages = loaded.stages(depth_model, **linked)
+            stages = loaded.stages(depth_model, notes, **linked)
             if init_image is None:
                 init_image = loaded.init_image(preview=preview)
             diffuser = settings.diffuser(diffuser)

@@ -179,9 +179,10 @@ class DeforumLoadSettings:
         loaded = LoadedSettings.load(imported, [input_directory()], WHERE,
                                      max_frames=max_frames or None, size=size)  # fmt: skip
         report = format_report(loaded.imported.report)
-        stages = loaded.stages()
-        result = (DeforumSettings(loaded, use_file_sampler), stages.prompts, stages.motion,
-                  stages.color_coherence, stages.enhance, stages.noise, report)  # fmt: skip
+        stages = loaded.stage_outputs()
+        handed_on = [stages[name] for name in ("prompts", "motion", "color_coherence", "enhance",
+                                               "noise")]  # fmt: skip
+        result = (DeforumSettings(loaded, use_file_sampler), *handed_on, report)
         return {"ui": {"report": [report]}, "result": result}
 
 

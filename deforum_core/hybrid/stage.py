@@ -130,7 +130,7 @@ class HybridStage(ParameterTable):
                 parameter="video",
                 hint="connect a Deforum Video Input to the hybrid video node",
             )
-        if self.comp_mask_type in ("Depth", "Video Depth") and self.depth_model is None:
+        if self.needs_depth and self.depth_model is None:
             raise ScheduleError(
                 f"mask type {self.comp_mask_type} needs a depth model",
                 parameter="comp_mask_type",
@@ -142,6 +142,12 @@ class HybridStage(ParameterTable):
                 parameter="flow_method",
                 hint="connect a Deforum RAFT Model, or pick DIS Medium (no weights needed)",
             )
+
+    @property
+    def needs_depth(self) -> bool:
+        """Whether the composite's mask is made from depth."""
+        composites = self.composite != "None"
+        return composites and self.comp_mask_type in ("Depth", "Video Depth")
 
     @property
     def moves_by_flow(self) -> bool:

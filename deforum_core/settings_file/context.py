@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import DeforumError
+from ..hybrid.stage import HybridStage
 from ..modes import InterpolationStage
 from ..params import Param, params_of
 from ..render.settings import AnimationSettings
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
+from ..stages.optical_flow import OpticalFlowStage
 from .defaults import DIALECT_DEFAULTS
 from .deprecations import apply_deprecations
 from .reading import LOCAL, NOTEBOOK, WEBUI, SettingsFileError, detect_dialect
@@ -60,7 +62,7 @@ PACK_KEY = "deforum_comfy"
 TABLE_NAMES = {
     AnimationSettings: "Animation", Motion2DStage: "Motion2D", Motion3DStage: "Motion3D",
     ColorCoherenceStage: "ColorCoherence", EnhanceStage: "Enhance", NoiseStage: "Noise",
-    InterpolationStage: "Interpolation",
+    InterpolationStage: "Interpolation", HybridStage: "Hybrid", OpticalFlowStage: "OpticalFlow",
 }  # fmt: skip
 DIALECT_WORDS = {NOTEBOOK: "the notebook", LOCAL: "run.py", WEBUI: "sd-webui-deforum"}
 

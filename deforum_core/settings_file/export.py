@@ -18,6 +18,7 @@ from typing import Any
 from ..diffusion.sampler_names import webui_label, webui_label_of_comfy
 from ..diffusion.sampler_schedule import beside_scheduler_key, parse_sampler_schedule
 from ..files import atomic_write
+from ..hybrid.stage import HybridStage
 from ..keyframes import parse_schedule
 from ..modes import InterpolationStage
 from ..params import params_of
@@ -25,6 +26,7 @@ from ..prompts import PromptTexts
 from ..render.rundir import SETTINGS_FILE, RunDirectory, RunDirectoryError
 from ..render.settings import AnimationSettings
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
+from ..stages.optical_flow import OpticalFlowStage
 from .context import PACK_KEY, TABLE_NAMES
 from .defaults import A_DEFAULTS
 from .reading import SettingsFileError
@@ -35,6 +37,8 @@ STAGE_TABLES = {
     "enhance": (EnhanceStage,),
     "noise": (NoiseStage,),
     "interpolation": (InterpolationStage,),
+    "hybrid": (HybridStage,),
+    "optical_flow": (OpticalFlowStage,),
 }
 # Deforum keys whose pack value Deforum spells otherwise.
 DEFORUM_SPELLING = {("noise_type", "gaussian"): "uniform"}
@@ -92,6 +96,7 @@ def export_settings(
                          "image's file name")  # fmt: skip
     coherence = stages.get("color_coherence") or {}
     settings["legacy_colormatch"] = not coherence.get("match_after_diffusion", False)
+    _write_hybrid_video(settings, stages.get("hybrid"), notes)
     _write_depth(settings, stages.get("depth_model"))
     _write_diffuser(settings, record.get("diffuser"), notes)
     _write_init(settings, record.get("init_image"), init_image, notes)
@@ -139,6 +144,20 @@ def _write_table(settings: dict, pack: dict, table: type, values: Mapping[str, A
         else:
             settings[declared.deforum_key] = DEFORUM_SPELLING.get((declared.deforum_key, value),
                                                                   value)  # fmt: skip
+
+
+def _write_hybrid_video(settings: dict, hybrid: Mapping[str, Any] | None, notes: list[str]) -> None:
+    """The hybrid video's file and selection (Deforum's video_init_path and extract_*)."""
+    if hybrid is None:
+        return
+    video = hybrid["video"]
+    for key in ("extract_nth_frame", "extract_from_frame", "extract_to_frame"):
+        settings[key] = video[key]
+    if video.get("type") == "VideoFile":
+        settings["video_init_path"] = video["file"]
+    else:
+        notes.append("hybrid video: set video_init_path to the video's file name (the run "
+                     "took its frames from an IMAGE batch)")  # fmt: skip
 
 
 def _write_prompts(settings: dict, prompts: Mapping[str, Any]) -> None:

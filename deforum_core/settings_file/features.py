@@ -2,10 +2,11 @@
 
 Two kinds: keys that never change the picture in the pack (the webui's own switches, the
 notebook's gradient guidance, the notebook's internal state, output housekeeping), each
-with the reason; and Deforum features the pack cannot render yet (masks, hybrid video,
-ControlNet, Parseq, ...), whose keys are reported as "not supported yet" when the file
-switches the feature on and as ignored when it is off, so a report tells a user exactly
-where the render will differ from Deforum's.
+with the reason; and Deforum features by their keys. Those the pack cannot render yet
+(ControlNet, Parseq, ...) are reported as "not supported yet" when the file switches the
+feature on and as ignored when it is off, so a report tells a user exactly where the render
+will differ from Deforum's; those the import reads when they are on (masks, hybrid video,
+optical flow) are listed so that their keys read "ignored: <feature> is off" otherwise.
 """
 
 from __future__ import annotations
@@ -86,10 +87,6 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _hybrid(settings: Settings) -> bool:
-    return _truthy(settings.get("hybrid_motion")) or _truthy(settings.get("hybrid_composite"))
-
-
 def _controlnet(settings: Settings) -> bool:
     units = [f"cn_{unit}_enabled" for unit in range(1, 6)]
     return any(_truthy(settings.get(key)) for key in (*units, "controlnet_enabled"))
@@ -108,16 +105,17 @@ FEATURES: tuple[Feature, ...] = (
     Feature("the webui's inpainting fill and full-resolution masks", (
         "fill", "full_res_mask", "full_res_mask_padding",
     ), used=_on("use_mask", "use_mask_video")),
+    Feature("hybrid video's human masks", ("hybrid_generate_human_masks",),
+            used=_not("none", "hybrid_generate_human_masks")),
     Feature("hybrid video", (
         "hybrid_motion", "hybrid_composite", "hybrid_motion_use_prev_img", "hybrid_flow_method",
         "hybrid_flow_consistency", "hybrid_consistency_blur", "hybrid_generate_inputframes",
-        "hybrid_generate_human_masks", "hybrid_use_first_frame_as_init_image",
-        "hybrid_use_init_image",
-    ), prefixes=("hybrid_comp", "hybrid_flow_factor"), used=_hybrid),
+        "hybrid_use_first_frame_as_init_image", "hybrid_use_init_image",
+    ), prefixes=("hybrid_comp", "hybrid_flow_factor")),  # read when on (hybrid_import.py)
     Feature("optical flow cadence and redo", (
         "optical_flow_cadence", "cadence_flow_factor_schedule", "optical_flow_redo_generation",
         "redo_flow_factor_schedule", "diffusion_redo",
-    ), used=_on("optical_flow_cadence", "optical_flow_redo_generation", "diffusion_redo")),
+    )),  # read when on (hybrid_import.py)
     Feature("ControlNet", (), prefixes=("cn_", "controlnet_"), used=_controlnet),
     Feature("Parseq", ("parseq_manifest", "parseq_use_deltas", "parseq_non_schedule_overrides"),
             used=_on("parseq_manifest")),
@@ -138,7 +136,7 @@ FEATURES: tuple[Feature, ...] = (
             used=_not("none", "frame_interpolation_engine")),
     Feature("the video of hybrid video", (
         "video_init_path", "extract_nth_frame", "extract_from_frame", "extract_to_frame",
-    ), used=_hybrid),
+    )),  # read with hybrid video or Video Input
     Feature("the notebook's initial noise", ("add_init_noise", "init_noise"),
             used=_on("add_init_noise")),
 )  # fmt: skip

@@ -14,13 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..hybrid.stage import HybridStage
 from ..modes import MODE_NAMES, InterpolationStage
 from ..params import params_of
 from ..prompts import PromptTexts
 from ..render.settings import AnimationSettings
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
+from ..stages.optical_flow import OpticalFlowStage
 from .context import ImportContext
 from .features import IGNORED_KEYS, feature_of
+from .hybrid_import import HybridChoice, import_hybrid, import_optical_flow
 from .interpolation_import import import_interpolation, init_strength_schedule, with_frame_count
 from .mask_import import MaskChoice, import_mask
 from .prompt_import import import_prompts
@@ -43,7 +46,7 @@ SIZE_MULTIPLE = {"N": 64, "L": 64, "A": 8}  # each dialect rounds W and H down t
 MIN_SIDE = 64
 UNRENDERED_MODES: tuple[str, ...] = ()
 STAGE_TABLES = (Motion2DStage, Motion3DStage, ColorCoherenceStage, EnhanceStage, NoiseStage,
-                InterpolationStage)  # fmt: skip
+                InterpolationStage, HybridStage, OpticalFlowStage)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class ImportedSettings:
     sampler: Any = None  # a SamplerChoice
     video: VideoChoice | None = None  # mode Video Input's video
     interpolation: InterpolationStage | None = None  # mode Interpolation's settings
+    hybrid: HybridChoice | None = None  # hybrid video (modes 2D and 3D)
+    optical_flow: dict[str, Any] | None = None  # OpticalFlowStage's fields, less its model
     mask: MaskChoice | None = None
     init_image: FileReference | None = None
     color_image: FileReference | None = None
@@ -139,7 +144,10 @@ def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
         interpolation=interpolation,
     )
     if mode in ("2D", "3D"):  # Deforum moves and prepares no frame in None and Video Input
-        imported = replace(imported, **import_stages(context, mode))
+        hybrid = import_hybrid(context)
+        flow = import_optical_flow(context)
+        stages = import_stages(context, mode, hybrid=hybrid)
+        imported = replace(imported, **stages, hybrid=hybrid, optical_flow=flow)
     imported = replace(imported, mask=import_mask(context, imported.init_image))
     return _finish(context, imported)
 
@@ -186,8 +194,9 @@ def _finish(context: ImportContext, imported: ImportedSettings) -> ImportedSetti
             context.lines[key] = replace(line, key=key)
     lines = [context.lines[key] for key in context.file_keys]
     video = imported.video.reference if imported.video else None
+    hybrid = imported.hybrid.reference if imported.hybrid else None
     masks = [imported.mask.picture, imported.mask.video] if imported.mask else []
-    named = (imported.init_image, imported.color_image, video, *masks)
+    named = (imported.init_image, imported.color_image, video, hybrid, *masks)
     references = [ref for ref in named if ref]
     if imported.output and imported.output.soundtrack:
         references.append(imported.output.soundtrack)
@@ -225,6 +234,10 @@ def _tables_of(imported: ImportedSettings) -> list[type]:
     tables += [type(stage) for stage in stages if stage]
     if imported.color_coherence is not None:
         tables.append(ColorCoherenceStage)
+    if imported.hybrid is not None:
+        tables.append(HybridStage)
+    if imported.optical_flow is not None:
+        tables.append(OpticalFlowStage)
     return tables
 
 

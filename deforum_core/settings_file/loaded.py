@@ -17,10 +17,12 @@ from typing import Any
 import torch
 
 from ..depth import FlatDepth
+from ..hybrid.stage import HybridStage
 from ..pattern import test_pattern
 from ..render import AnimationSettings, Stages
 from ..render.rundir import read_image
 from ..stages.mask import MaskStage
+from ..stages.optical_flow import OpticalFlowStage
 from ..video_source import FrameSelection, VideoFile
 from .importer import ImportedSettings
 from .reading import SettingsFileError
@@ -38,6 +40,7 @@ class LoadedSettings:
     pictures: dict[str, torch.Tensor] = field(default_factory=dict)
     video: VideoFile | None = None  # Video Input's frames, cut to the quick look's length
     mask_video: VideoFile | None = None  # use_mask_video's masks, selected as the video is
+    hybrid_video: VideoFile | None = None  # hybrid video's frames, cut as the video is
 
     @classmethod
     def load(
@@ -74,7 +77,14 @@ class LoadedSettings:
         if imported.mask is not None and imported.mask.video is not None:
             selection = imported.video.selection if imported.video else FrameSelection()
             mask_video = VideoFile(found[imported.mask.video.key], selection)
-        return cls(imported, found, pictures, video, mask_video)
+        hybrid_video = None
+        if imported.hybrid is not None:
+            hybrid = imported.hybrid
+            hybrid_video = _video(found[hybrid.reference.key], hybrid.selection, max_frames)
+            if hybrid.follows_video:  # as in Deforum: the frame count is the video's
+                animation = replace(imported.animation, max_frames=hybrid_video.frame_count)
+                imported = replace(imported, animation=animation)
+        return cls(imported, found, pictures, video, mask_video, hybrid_video)
 
     @property
     def animation(self) -> AnimationSettings:
@@ -124,11 +134,12 @@ class LoadedSettings:
         return MaskStage(**choice.fields, picture=self.pictures.get("mask"),
                          video=self.mask_video)  # fmt: skip
 
-    def stages(self, depth_model: Any = None, **given: Any) -> Stages:
-        """The render's stages: each given one (a linked node's) wins over the file's."""
+    def stage_outputs(self) -> dict[str, Any]:
+        """The stages a file sets that a node can hand on: prompts, camera, colour
+        coherence, contrast and anti-blur, noise (and Video Input's and Interpolation's)."""
         imported = self.imported
         color = self.pictures.get("color_coherence_image_path")
-        from_file = {
+        return {
             "prompts": imported.prompts.parse(),
             "motion": imported.motion,
             "color_coherence": imported.color_stage(color),
@@ -137,14 +148,52 @@ class LoadedSettings:
             "video": self.video,
             "interpolation": imported.interpolation,
         }
-        chosen = {
-            name: stage if given.get(name) is None else given[name]
-            for name, stage in from_file.items()
+
+    def stages(
+        self, depth_model: Any = None, notes: list[ReportLine] | None = None, **given: Any
+    ) -> Stages:
+        """The render's stages: each given one (a linked node's) wins over the file's.
+        `notes` gets a line where the render has to differ from the file."""
+        notes = [] if notes is None else notes
+        from_file = {
+            **self.stage_outputs(),
+            "mask": self.mask,
+            "hybrid": lambda: self.hybrid(depth_model, notes),
+            "optical_flow": lambda: self.optical_flow(notes),
         }
-        chosen["mask"] = self.mask() if given.get("mask") is None else given["mask"]
-        for name in ("hybrid", "optical_flow"):
-            chosen[name] = given.get(name)
+        chosen = {
+            name: (stage() if callable(stage) else stage) if given.get(name) is None
+            else given[name]
+            for name, stage in from_file.items()
+        }  # fmt: skip
         return Stages(**chosen, depth_model=depth_model)
+
+    def hybrid(self, depth_model: Any, notes: list[ReportLine]) -> HybridStage | None:
+        """The file's hybrid video, with its video and the render's depth model."""
+        choice = self.imported.hybrid
+        if choice is None:
+            return None
+        settings = _without_raft(choice.settings, "flow_method", notes)
+        depth = depth_model if choice.needs_depth else None
+        return HybridStage(**settings, video=self.hybrid_video, depth_model=depth)
+
+    def optical_flow(self, notes: list[ReportLine]) -> OpticalFlowStage | None:
+        """The file's optical-flow cadence and redo."""
+        fields = self.imported.optical_flow
+        if fields is None:
+            return None
+        for name in ("optical_flow_cadence", "optical_flow_redo_generation"):
+            fields = _without_raft(fields, name, notes)
+        return OpticalFlowStage(**fields)
+
+
+def _without_raft(fields: dict[str, Any], name: str, notes: list[ReportLine]) -> dict[str, Any]:
+    """The fields with RAFT replaced by DIS Medium (noted): no RAFT weights come with a file."""
+    if fields.get(name) != "RAFT":
+        return fields
+    notes.append(ReportLine(f"({name})", DEFAULTED, "no RAFT weights are loaded for a settings "
+                            "file: the optical flow is measured with DIS Medium"))  # fmt: skip
+    return {**fields, name: "DIS Medium"}
 
 
 def read_alpha(path: Path) -> torch.Tensor:

@@ -15,6 +15,7 @@ from typing import Any
 from ..depth.specs import DEFAULT_MODEL_TYPE, MODEL_TYPES
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
 from .context import ImportContext
+from .hybrid_import import HybridChoice
 from .reading import WEBUI
 from .references import FileReference
 from .report import IGNORED, MAPPED, TAKEN, UNSUPPORTED
@@ -43,15 +44,18 @@ class DepthChoice:
     requested: str
 
 
-def import_stages(context: ImportContext, mode: str) -> dict[str, Any]:
-    """The stage fields of ImportedSettings for mode 2D or 3D."""
+def import_stages(
+    context: ImportContext, mode: str, hybrid: HybridChoice | None = None
+) -> dict[str, Any]:
+    """The stage fields of ImportedSettings for mode 2D or 3D (`hybrid`: the file's hybrid
+    video, whose video colour coherence can match and whose depth mask needs depth)."""
     motion_type = Motion3DStage if mode == "3D" else Motion2DStage
     stages: dict[str, Any] = {
         "motion": motion_type(**context.table(motion_type)),
         "enhance": EnhanceStage(**context.table(EnhanceStage)),
         "noise": NoiseStage(**context.table(NoiseStage, _noise_type(context))),
     }
-    color = context.table(ColorCoherenceStage, _color_coherence(context))
+    color = context.table(ColorCoherenceStage, _color_coherence(context, hybrid is not None))
     stages["color_coherence"] = color
     if color["color_coherence"] == "Image":
         path, _ = to_text(context.get("color_coherence_image_path", ""),
@@ -60,7 +64,8 @@ def import_stages(context: ImportContext, mode: str) -> dict[str, Any]:
             "color_coherence_image_path", path, "colour coherence image"
         )
         context.note("color_coherence_image_path", TAKEN)
-    stages["depth"] = _depth(context) if mode == "3D" else None
+    needs_depth = mode == "3D" or (hybrid is not None and hybrid.needs_depth)
+    stages["depth"] = _depth(context) if needs_depth else None
     return stages
 
 
@@ -75,10 +80,11 @@ def _noise_type(context: ImportContext) -> dict[str, Any]:
     return {}
 
 
-def _color_coherence(context: ImportContext) -> dict[str, Any]:
+def _color_coherence(context: ImportContext, hybrid: bool) -> dict[str, Any]:
     """Deforum's coherence choices: legacy_colormatch off matches each diffused frame too,
     and without an init image takes every diffused frame as the next reference (render.py
-    sets color_match_sample to each generated image then)."""
+    sets color_match_sample to each generated image then); Video Input matches the hybrid
+    video's frames."""
     fields: dict[str, Any] = {}
     mode = context.get("color_coherence", "None")
     if context.flag("legacy_colormatch", True):
@@ -90,7 +96,7 @@ def _color_coherence(context: ImportContext) -> dict[str, Any]:
             fields["refresh_every"] = 1
             detail += "; without an init image each diffused frame is the next reference"
         context.note("legacy_colormatch", MAPPED, detail)
-    if mode == "Video Input":
+    if mode == "Video Input" and not hybrid:
         context.note(
             "color_coherence", UNSUPPORTED,
             "matching the init video's frames needs hybrid video; without it Deforum matches "

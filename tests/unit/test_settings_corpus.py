@@ -16,7 +16,7 @@ from sounds import write_tone
 from deforum_app.cli import main
 from deforum_core.render import RunDirectory
 from deforum_core.settings_file import read_settings_file
-from deforum_core.settings_file.report import DEFAULTED
+from deforum_core.settings_file.report import DEFAULTED, UNSUPPORTED
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "deforum_settings"
 PARSEQ = ("A_v09_test_parseq.json", "A_v09_user_tholonia_parseq.json")
@@ -33,6 +33,18 @@ pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/deforum_s
 
 def test_the_corpus_is_all_there():
     assert len(SETTINGS) == 27
+    assert len(HYBRID) == 6
+
+
+def _uses_hybrid(path: Path) -> bool:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    on = [str(data.get(key, "None")) for key in ("hybrid_motion", "hybrid_composite")]
+    return any(value not in ("None", "False") for value in on)
+
+
+HYBRID = [path for path in SETTINGS if _uses_hybrid(path)]
+HYBRID_KEYS = ("hybrid_", "optical_flow", "cadence_flow", "redo_flow", "diffusion_redo",
+               "video_init_path", "extract_")  # fmt: skip
 
 
 def _preview(path: Path, tmp_path: Path, capsys) -> tuple[int, str, str]:
@@ -51,7 +63,7 @@ def _supply(folder: Path, key: str, name: str) -> None:
         picture[10:30, 20:40] = (250, 250, 250)
         assert cv2.imwrite(str(folder / name), picture)
     elif key in VIDEO_KEYS:
-        write_clip(folder / "clip.mp4", frames=8, size=(64, 64), sound=True)
+        write_clip(folder / "clip.mp4", frames=32, size=(64, 64), sound=True)  # from 24: 8
         (folder / "clip.mp4").rename(folder / name)  # FFmpeg reads it by its content
     else:
         assert key in SOUND_KEYS, key
@@ -92,3 +104,26 @@ def test_a_parseq_document_is_refused_with_what_it_is(name, tmp_path, capsys):
     code, _, err = _preview(SHARED / name, tmp_path, capsys)
     assert code == 2
     assert f"error: settings: {name} is a Parseq document, not Deforum settings" in err
+
+
+@pytest.mark.parametrize("path", HYBRID, ids=lambda path: path.name)
+def test_hybrid_video_files_render_their_hybrid_video(path, tmp_path, capsys):
+    """Hybrid video and optical flow import with no "not supported" line (only the human
+    masks Deforum makes with a separate model would be), and the render records them."""
+    imported = read_settings_file(path)
+    unsupported = [line.key for line in imported.report if line.status == UNSUPPORTED]
+    assert [key for key in unsupported if key.startswith(HYBRID_KEYS)] == []
+    assert imported.hybrid is not None
+    _supply(tmp_path / "input", "video_init_path", imported.hybrid.reference.file_name)
+    for reference in imported.references:  # the files the other features name
+        if reference.key != "video_init_path":
+            kind = reference.key if reference.key in (*IMAGE_KEYS, *SOUND_KEYS) else (
+                "video_mask_path")  # fmt: skip
+            _supply(tmp_path / "input", kind, reference.file_name)
+    code, _, err = _preview(path, tmp_path, capsys)
+    assert code == 0, err
+    (run_dir,) = (tmp_path / "out" / "deforum").iterdir()
+    record = json.loads((run_dir / "settings.json").read_text(encoding="utf-8"))
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert record["stages"]["hybrid"]["motion"] == written.get("hybrid_motion", "None")
+    assert record["stages"]["hybrid"]["video"]["frames"] == 6  # the quick look's, of the video
