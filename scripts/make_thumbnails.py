@@ -7,7 +7,10 @@ workflow's headless twin (`workflows/headless/<name>.json`) runs as a motion pre
 camera with colour coherence and contrast on the built-in test pattern, exactly as
 `deforum-comfy render --preview` does) at a small size, and four of its frames, from the
 start to the end of the run, make a 2x2 picture. Depth comes from flat depth (no weights
-ship with the pack), a video input from the test pattern panning; the schedules workflow,
+ship with the pack), a video input from the test pattern panning (for hybrid video, whose
+preview is that clip carried along its own optical flow and composited into itself, panning
+half as fast: at the full pace each cadence key lies about one cell of the pattern's grid
+further on, and DIS flow follows the grid to the wrong cell); the schedules workflow,
 which has no twin, shows its schedule plot and prompt schedule. A preview cannot show prompts:
 stills (mode None) are captioned with each frame's prompt, and an Interpolation morph (whose
 preview is its init picture, here the test pattern, moved only by a Motion 2D) with each
@@ -45,6 +48,8 @@ CLIP_FRAMES = 24
 # Frames rendered where the workflow's own count shows less: with flat depth the 3D camera
 # (translation_z 10 a frame) flies into the picture, which is gone after about 20 frames.
 MAX_FRAMES = {"deforum_3d": 13}
+# How far the clip pans over its frames, in tile widths, where the workflow's own pace differs.
+CLIP_PAN = {"deforum_hybrid": 0.5}
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -96,9 +101,12 @@ def _headless(folder: Path) -> Iterator[Path]:
         HEADLESS.output, HEADLESS.input, HEADLESS.quiet = saved
 
 
-def write_clip(path: Path, frames: int = CLIP_FRAMES, size: int = TILE, fps: int = 24) -> None:
-    """The test pattern panning left to right, encoded as an H.264 MP4: the video a Video
-    Input workflow restyles (one thread, so the file is the same every time)."""
+def write_clip(
+    path: Path, frames: int = CLIP_FRAMES, size: int = TILE, fps: int = 24, pan: float = 1.0
+) -> None:
+    """The test pattern panning left to right by `pan` of its width, encoded as an H.264 MP4:
+    the video a Video Input or hybrid workflow restyles (one thread, so the file is the same
+    every time)."""
     import av
 
     from deforum_core.pattern import test_pattern
@@ -110,7 +118,7 @@ def write_clip(path: Path, frames: int = CLIP_FRAMES, size: int = TILE, fps: int
         stream.time_base = Fraction(1, fps)
         stream.options = {"crf": "12", "preset": "medium", "threads": "1"}
         for index in range(frames):
-            offset = round(index * size / max(1, frames - 1))
+            offset = round(index * pan * size / max(1, frames - 1))
             frame = av.VideoFrame.from_ndarray(wide[:, offset : offset + size].copy(), "rgb24")
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
@@ -146,7 +154,7 @@ def render_twin(name: str, scratch: Path) -> Image.Image:
     with _headless(scratch) as folder:
         for node in workflow.values():
             if node["class_type"] == "DeforumVideoInput":
-                write_clip(folder / "input" / node["inputs"]["video"])
+                write_clip(folder / "input" / node["inputs"]["video"], pan=CLIP_PAN.get(name, 1.0))
         reports = runner.run_workflow(workflow, deforum_comfy.NODE_CLASS_MAPPINGS, preset=preset)
         (run_dir,) = [d for report in reports.values() for d in report.get("run_dir", [])]
         frames = sorted((folder / "output" / run_dir).glob("frame_*.png"))

@@ -29,6 +29,7 @@ WORKFLOWS = [
     "deforum_settings_file",
     "deforum_video_input",
     "deforum_interpolation",
+    "deforum_hybrid",
 ]
 PREVIEW_FRAMES = 6
 

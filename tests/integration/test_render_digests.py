@@ -57,7 +57,7 @@ DEPTH_FILE = "deforum_tiny_depth_anything_v2_vits.safetensors"
 DEPTH_TYPE = "Depth-Anything-V2-Small"
 SIZE = 64
 DEFORUM_COMFY = Path(sys.executable).with_name("deforum-comfy")
-CLIP = "deforum_clip.mp4"  # the clip deforum_video_input.json names
+CLIP = "deforum_clip.mp4"  # the clip deforum_video_input.json and deforum_hybrid.json name
 
 
 def write_test_clip(folder: Path) -> Path:
@@ -184,6 +184,8 @@ HEADLESS_RENDERS = {
     "cli/deforum_3d": ("deforum_3d", {**TINY_RENDER, "max_frames": 6}, (), {}),
     "cli/deforum_3d_pinhole": ("deforum_3d", {**TINY_RENDER, "max_frames": 6}, (), PINHOLE),
     "cli/deforum_interpolation": ("deforum_interpolation", TINY_RENDER, (), SEVEN_MORPHS),
+    # the clip's 12 frames restyled in 2D, moved by its optical flow
+    "cli/deforum_hybrid": ("deforum_hybrid", TINY_RENDER, (), {}),
     # the README's main job, shortened: the motion preview at the workflow's own size
     "cli/deforum_2d_preview": ("deforum_2d", {"max_frames": 12}, ("--preview",), {}),
     "cli/deforum_3d_preview": ("deforum_3d", {**TINY_RENDER, "max_frames": 7}, ("--preview",), {}),
@@ -219,6 +221,7 @@ UI_RENDERS = {
     "deforum_3d": (WORKFLOWS / "deforum_3d.json", {"max_frames": 8}),
     "deforum_video_input": (WORKFLOWS / "deforum_video_input.json", {}),
     "deforum_interpolation": (WORKFLOWS / "deforum_interpolation.json", {}),
+    "deforum_hybrid": (WORKFLOWS / "deforum_hybrid.json", {}),
     # the settings file's own frame count and size, shrunk by Load Settings' overrides
     "deforum_settings_file": (WORKFLOWS / "deforum_settings_file.json", {}),
     # a workflow saved before the camera input: it renders with the pinhole camera, as then
@@ -240,7 +243,7 @@ def test_ui_workflows_render_the_recorded_frames_in_comfyui(
         set_widgets(workflow, object_info, "DeforumDepthModel", model_file=DEPTH_FILE,
                     input_size=56)  # fmt: skip
         set_widgets(workflow, object_info, "DeforumMotion3D", save_depth_maps=True)
-    if workflow_name == "deforum_video_input":
+    if workflow_name in ("deforum_video_input", "deforum_hybrid"):
         write_test_clip(comfyui_server.input_dir)
     if workflow_name == "deforum_interpolation":
         set_widgets(workflow, object_info, "DeforumInterpolation", **SEVEN_FRAMES)
