@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DeforumError
 from ..hybrid.stage import HybridStage
 from ..stages.optical_flow import OpticalFlowStage
 from ..video_source import FrameSelection
@@ -22,7 +21,7 @@ from .reading import SettingsFileError
 from .references import FileReference
 from .report import IGNORED, MAPPED, TAKEN
 from .values import to_int, to_text
-from .video_import import SELECTION_FALLBACKS, SELECTION_KEYS, VIDEO_KEY
+from .video_import import VIDEO_KEY, import_selection
 
 HOUSEKEEPING = {
     "hybrid_generate_inputframes": "the pack decodes the video as it renders; nothing is "
@@ -68,20 +67,7 @@ def import_hybrid(context: ImportContext) -> HybridChoice | None:
         )  # fmt: skip
     context.note(VIDEO_KEY, TAKEN, "the hybrid video")
     return HybridChoice(settings, FileReference(VIDEO_KEY, path.strip(), "hybrid video"),
-                        _selection(context))  # fmt: skip
-
-
-def _selection(context: ImportContext) -> FrameSelection:
-    fields = {}
-    for name, key in SELECTION_KEYS.items():
-        value, conversion = to_int(context.get(key, SELECTION_FALLBACKS[name]), key)
-        if context.has(key):
-            context.note(key, MAPPED if conversion else TAKEN, conversion)
-        fields[name] = value
-    try:
-        return FrameSelection(**fields)
-    except DeforumError as error:
-        raise SettingsFileError(error.reason, parameter=error.parameter, hint=error.hint) from None
+                        import_selection(context))  # fmt: skip
 
 
 def import_optical_flow(context: ImportContext) -> dict[str, Any] | None:

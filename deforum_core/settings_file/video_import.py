@@ -43,16 +43,7 @@ def import_video(context: ImportContext) -> tuple[VideoChoice, dict[str, Any]]:
             hint="name the video file (it is looked up in the input folder)",
         )  # fmt: skip
     context.note(VIDEO_KEY, TAKEN)
-    fields = {}
-    for name, key in SELECTION_KEYS.items():
-        value, conversion = to_int(context.get(key, SELECTION_FALLBACKS[name]), key)
-        if context.has(key):
-            context.note(key, MAPPED if conversion else TAKEN, conversion)
-        fields[name] = value
-    try:
-        selection = FrameSelection(**fields)
-    except DeforumError as error:
-        raise SettingsFileError(error.reason, parameter=error.parameter, hint=error.hint) from None
+    selection = import_selection(context)
     placeholder, _ = to_int(context.get("max_frames", 1), "max_frames")  # until the video opens
     if context.has("max_frames"):
         context.note("max_frames", IGNORED, "Video Input: the frame count follows the video")
@@ -62,3 +53,18 @@ def import_video(context: ImportContext) -> tuple[VideoChoice, dict[str, Any]]:
     choice = VideoChoice(FileReference(VIDEO_KEY, path.strip(), "init video"), selection)
     max_frames = min(max(1, placeholder), MAX_FRAMES_LIMIT)
     return choice, {"diffusion_cadence": 1, "max_frames": max_frames}
+
+
+def import_selection(context: ImportContext) -> FrameSelection:
+    """Which frames of the video Deforum reads: extract_nth_frame, extract_from_frame and
+    extract_to_frame (the video of Video Input and of hybrid video alike)."""
+    fields = {}
+    for name, key in SELECTION_KEYS.items():
+        value, conversion = to_int(context.get(key, SELECTION_FALLBACKS[name]), key)
+        if context.has(key):
+            context.note(key, MAPPED if conversion else TAKEN, conversion)
+        fields[name] = value
+    try:
+        return FrameSelection(**fields)
+    except DeforumError as error:
+        raise SettingsFileError(error.reason, parameter=error.parameter, hint=error.hint) from None
