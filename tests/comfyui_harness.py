@@ -826,3 +826,22 @@ def widget_values(
     node = node_of(workflow, node_type)
     names = [slot.name for slot in widget_layout(object_info[node_type])]
     return dict(zip(names, node["widgets_values"], strict=True))
+
+
+def settings_by_type(prompt: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each node type's widget inputs (links left out), for comparing two API prompts."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for node in prompt.values():
+        values = {k: v for k, v in node["inputs"].items() if not isinstance(v, list)}
+        found.setdefault(node["class_type"], []).append(values)
+    return found
+
+
+def links_by_type(prompt: Mapping[str, Any]) -> set[tuple[str, str, str]]:
+    """(consumer type, input, producer type) of every link, independent of node ids."""
+    return {
+        (node["class_type"], name, prompt[value[0]]["class_type"])
+        for node in prompt.values()
+        for name, value in node["inputs"].items()
+        if isinstance(value, list)
+    }

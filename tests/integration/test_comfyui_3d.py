@@ -22,9 +22,11 @@ import pytest
 from comfyui_harness import (
     REPO_ROOT,
     ComfyServer,
+    links_by_type,
     load_workflow,
     node_of,
     set_widgets,
+    settings_by_type,
     widget_values,
     workflow_to_api_prompt,
 )
@@ -86,25 +88,6 @@ def frame_names(count: int) -> list[str]:
 def decoded_video(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as container:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-
-
-def settings_by_type(prompt: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Each node type's widget inputs (links left out), for comparing two API prompts."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for node in prompt.values():
-        values = {k: v for k, v in node["inputs"].items() if not isinstance(v, list)}
-        found.setdefault(node["class_type"], []).append(values)
-    return found
-
-
-def links_by_type(prompt: Mapping[str, Any]) -> set[tuple[str, str, str]]:
-    """(consumer type, input, producer type) of every link, independent of node ids."""
-    return {
-        (node["class_type"], name, prompt[value[0]]["class_type"])
-        for node in prompt.values()
-        for name, value in node["inputs"].items()
-        if isinstance(value, list)
-    }
 
 
 # -- fixtures ---------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from comfyui_harness import (
     load_workflow,
     node_of,
     set_widgets,
+    settings_by_type,
     widget_values,
     workflow_to_api_prompt,
 )
@@ -223,15 +224,6 @@ def test_interrupt_stops_within_a_frame_and_resume_completes_the_run(
 
 
 # -- the shipped workflows --------------------------------------------------------------------
-
-
-def settings_by_type(prompt: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Each node type's widget inputs (links left out), for comparing two API prompts."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for node in prompt.values():
-        values = {k: v for k, v in node["inputs"].items() if not isinstance(v, list)}
-        found.setdefault(node["class_type"], []).append(values)
-    return found
 
 
 @pytest.mark.parametrize(

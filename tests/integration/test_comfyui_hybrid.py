@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import av
 import pytest
@@ -20,9 +18,11 @@ from clips import write_clip
 from comfyui_harness import (
     REPO_ROOT,
     ComfyServer,
+    links_by_type,
     load_workflow,
     node_of,
     set_widgets,
+    settings_by_type,
     widget_values,
     workflow_to_api_prompt,
 )
@@ -35,25 +35,6 @@ TWIN = REPO_ROOT / "workflows" / "headless" / "deforum_hybrid.json"
 CLIP = "deforum_clip.mp4"  # the name the workflow's Deforum Video Input names
 FRAMES = 8
 SMALL = {"width": 64, "height": 64, "steps_schedule": "0:(2)"}
-
-
-def settings_by_type(prompt: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Each node type's widget inputs (links left out), for comparing two API prompts."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for node in prompt.values():
-        values = {k: v for k, v in node["inputs"].items() if not isinstance(v, list)}
-        found.setdefault(node["class_type"], []).append(values)
-    return found
-
-
-def links_by_type(prompt: Mapping[str, Any]) -> set[tuple[str, str, str]]:
-    """(consumer type, input, producer type) of every link, independent of node ids."""
-    return {
-        (node["class_type"], name, prompt[value[0]]["class_type"])
-        for node in prompt.values()
-        for name, value in node["inputs"].items()
-        if isinstance(value, list)
-    }
 
 
 def test_the_hybrid_workflow_restyles_the_clip_into_pngs_and_an_mp4(
