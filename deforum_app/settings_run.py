@@ -5,7 +5,8 @@ input folder or next to it, and the animation renders with the diffusers backend
 `--model`, or as a motion preview of the init image (or a test pattern) with `--preview` or
 the file's own motion_preview_mode. A 3D preview without depth weights moves through flat
 depth, and says so. The frames, settings.json, the import report and the video go into a new
-run folder under `<out>/deforum/`.
+run folder under `<out>/deforum/`; the videos are encoded as the frames are written, so they
+are finished with the last frame (encoded from the frames afterwards if that failed).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from deforum_core.settings_file import (
 )
 from deforum_core.settings_file.loaded import LoadedSettings
 from deforum_core.settings_file.report import DEFAULTED, ReportLine, write_report
-from deforum_core.video_encoding import encode_video
+from deforum_core.video_encoding import VideoSettings, encode_video
 
 RUNS_FOLDER = "deforum"
 
@@ -85,11 +86,21 @@ def run_settings_file(
     run_dir = reserve_run_folder(request.out / RUNS_FOLDER, imported.output.run_name)
     write_report(run_dir, report)
     callbacks = RenderCallbacks(lambda index, total, _frame: progress(index + 1, total, "frames"))
+    videos = _videos_asked(loaded, run_dir)
     result = render_animation(imported.animation, stages, diffuser, run_dir,
                               init_image=loaded.init_image(preview=preview),
-                              callbacks=callbacks)  # fmt: skip
-    videos = _videos(loaded, result.run_dir, progress)
-    return RunOutcome(result.run_dir, result.frames_written, videos, report)
+                              callbacks=callbacks, videos=videos)  # fmt: skip
+    streamed = {video.settings for video in result.videos}
+    frames = RunDirectory(run_dir).frame_sequence(imported.animation.max_frames)
+    for video in videos:
+        if video in streamed:  # finished with the last frame
+            progress(len(frames), len(frames), "encoding")
+            continue
+        encode_video(frames, video.output, fps=video.fps, video_format=video.video_format,
+                     audio=video.audio,
+                     on_frame=lambda done, total: progress(done, total, "encoding"))  # fmt: skip
+    outputs = tuple(video.output for video in videos)
+    return RunOutcome(result.run_dir, result.frames_written, outputs, report)
 
 
 def _worth_saying(report: tuple[ReportLine, ...]) -> list[ReportLine]:
@@ -110,19 +121,16 @@ def _diffuser(imported: ImportedSettings, request: RunRequest):
     return load_diffusers_backend(request.model, sampler=imported.sampler.diffusers)
 
 
-def _videos(loaded: LoadedSettings, run_dir: Path, progress: Progress) -> tuple:
-    imported = loaded.imported
-    encoded = {"on_frame": lambda done, total: progress(done, total, "encoding")}
-    output = imported.output
-    frames = RunDirectory(run_dir).frame_sequence(imported.animation.max_frames)
+def _videos_asked(loaded: LoadedSettings, run_dir: Path) -> list[VideoSettings]:
+    """The videos the settings file asks for: an MP4 with its soundtrack, a GIF."""
+    output = loaded.imported.output
     videos = []
     if output.make_video:
-        videos.append(encode_video(frames, run_dir / "deforum.mp4", fps=output.fps,
-                                   audio=loaded.soundtrack, **encoded))  # fmt: skip
+        videos.append(VideoSettings(run_dir / "deforum.mp4", output.fps,
+                                    audio=loaded.soundtrack))  # fmt: skip
     if output.make_gif:
-        videos.append(encode_video(frames, run_dir / "deforum.gif", fps=output.fps,
-                                   video_format="gif", **encoded))  # fmt: skip
-    return tuple(videos)
+        videos.append(VideoSettings(run_dir / "deforum.gif", output.fps, "gif"))
+    return videos
 
 
 def describe_import(imported: ImportedSettings) -> str:

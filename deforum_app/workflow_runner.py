@@ -4,7 +4,9 @@ The workflow is ComfyUI's API format (what "Save (API Format)" writes): node ids
 {"class_type", "inputs"}, where an input is a value or a [node_id, output_index] link. The
 nodes are the pack's own classes (`deforum_comfy`, the package ComfyUI registers), checked
 against their INPUT_TYPES as ComfyUI checks a queued prompt and called exactly as ComfyUI
-calls them, so a headless render is the render ComfyUI would make.
+calls them, so a headless render is the render ComfyUI would make: with the hidden inputs
+ComfyUI gives, the workflow as PROMPT and the node's id as UNIQUE_ID (Deforum Animate sees
+there a Deforum Video that follows it and encodes its video beside the render).
 """
 
 from __future__ import annotations
@@ -184,6 +186,7 @@ def run_workflow(
                 name: results[str(value[0])][value[1]] if _is_link(value) else value
                 for name, value in node.get("inputs", {}).items()
             }
+            inputs.update(_hidden_inputs(node_class, workflow, node_id))
             try:
                 output = getattr(node_class(), node_class.FUNCTION)(**inputs)
             except DeforumError as error:  # say which node, as ComfyUI's error panel does
@@ -194,6 +197,15 @@ def run_workflow(
             else:
                 results[node_id] = tuple(output)
     return reports
+
+
+def _hidden_inputs(
+    node_class: type, workflow: Mapping[str, dict[str, Any]], node_id: str
+) -> dict[str, Any]:
+    """The hidden inputs the node declares that ComfyUI fills from the queued prompt."""
+    given = {"PROMPT": workflow, "UNIQUE_ID": node_id}
+    hidden = node_class.INPUT_TYPES().get("hidden", {})
+    return {name: given[kind] for name, kind in hidden.items() if kind in given}
 
 
 def motion_preview(workflow: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -69,7 +69,7 @@ def add_noise(
         noise = noise * (
             weight.reshape(-1, height, width, 1) if weight.dim() == 3 else weight[..., None]
         )
-    return (frames + noise * (amount / 2)).clamp_(0.0, 1.0)
+    return torch.add(frames, noise.mul_(amount / 2)).clamp_(0.0, 1.0)
 
 
 def perlin_octaves(

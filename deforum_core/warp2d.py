@@ -31,6 +31,8 @@ from .geometry import (
 BORDER_MODES = ("replicate", "wrap", "reflect", "zeros")
 _PADDING = {"replicate": "border", "reflect": "reflection", "zeros": "zeros", "wrap": "border"}
 _WRAP_MARGIN = 2  # pixels of circular padding: enough for the bicubic footprint
+_AFFINE_ROW = torch.tensor([0.0, 0.0, 1.0])
+_BAND_ROWS = 16  # the fewest grid rows worth a thread of their own
 
 
 @dataclass(frozen=True)
@@ -130,27 +132,86 @@ def warp_frames(
     """
     check_choice(border, BORDER_MODES, "border", "border mode")
     check_choice(sampling, SAMPLING_MODES, "sampling", "sampling mode")
-    batch, height, width, _ = frames.shape
-    inverse = torch.linalg.inv(matrix.to(torch.float64)).to(frames.device, torch.float32)
-    source = pixel_centres(height, width, frames.device) @ inverse.T
-    source_xy = source[:, :2] / source[:, 2:3]
+    _, height, width, _ = frames.shape
     images = frames.permute(0, 3, 1, 2)
-    size = torch.tensor([width, height], dtype=torch.float32, device=frames.device)
-    if border == "wrap":
-        source_xy = torch.remainder(source_xy, size) + _WRAP_MARGIN
+    wrap = border == "wrap"
+    if wrap:
         images = F.pad(images, [_WRAP_MARGIN] * 4, mode="circular")
-        size = size + 2 * _WRAP_MARGIN
-    grid = (source_xy * (2.0 / size) - 1.0).reshape(1, height, width, 2).expand(batch, -1, -1, -1)
-    warped = F.grid_sample(
-        images,
-        grid.to(frames.dtype),
-        mode=sampling,
-        padding_mode=_PADDING[border],
-        align_corners=False,
-    )
+    grid = sampling_grid(matrix, height, width, frames.device, wrap=wrap).to(frames.dtype)
+    warped = sample_rows_in_parallel(images, grid, mode=sampling, padding_mode=_PADDING[border])
     if sampling == "bicubic":
         warped = warped.clamp_(0.0, 1.0)
     return warped.permute(0, 2, 3, 1)
+
+
+def sample_rows_in_parallel(
+    images: torch.Tensor, grid: torch.Tensor, *, mode: str, padding_mode: str
+) -> torch.Tensor:
+    """F.grid_sample(images [B, C, H', W'], grid [1, H, W, 2] for every image), align_corners
+    False, as a contiguous [B, C, H, W].
+
+    On the CPU torch samples the images of a batch in parallel but each image's rows one
+    after another, so a single frame keeps one core busy; here the grid's rows are cut into
+    bands sampled as a batch (the images repeated without a copy), one band a thread. Every
+    output pixel is computed from its own grid entry exactly as before: the same values.
+    """
+    batch, channels = images.shape[:2]
+    _, height, width, _ = grid.shape
+    bands = 1
+    if images.device.type == "cpu":
+        bands = max(1, min(torch.get_num_threads() // batch, height // _BAND_ROWS))
+    if bands == 1:
+        return F.grid_sample(images, grid.expand(batch, -1, -1, -1), mode=mode,
+                             padding_mode=padding_mode, align_corners=False)  # fmt: skip
+    rows = height // bands
+    main = bands * rows
+    repeated = images.unsqueeze(1).expand(-1, bands, -1, -1, -1).flatten(0, 1)
+    banded = grid[:, :main].reshape(bands, rows, width, 2)
+    if batch > 1:
+        banded = banded.repeat(batch, 1, 1, 1)
+    sampled = F.grid_sample(repeated, banded, mode=mode, padding_mode=padding_mode,
+                            align_corners=False)  # fmt: skip
+    warped = images.new_empty((batch, channels, height, width))
+    warped[:, :, :main].view(batch, channels, bands, rows, width).copy_(
+        sampled.view(batch, bands, channels, rows, width).transpose(1, 2)
+    )
+    if main < height:  # the rows left over
+        warped[:, :, main:] = F.grid_sample(
+            images, grid[:, main:].expand(batch, -1, -1, -1), mode=mode,
+            padding_mode=padding_mode, align_corners=False,
+        )  # fmt: skip
+    return warped
+
+
+def sampling_grid(
+    matrix: torch.Tensor, height: int, width: int, device: torch.device, *, wrap: bool = False
+) -> torch.Tensor:
+    """grid_sample's grid [1, H, W, 2] (align_corners=False) of the source position of every
+    destination pixel centre under a source-to-destination matrix; with wrap, positions
+    taken modulo the size, in an image padded by _WRAP_MARGIN on every side.
+
+    An affine inverse (last row exactly 0, 0, 1) gives every position a w of exactly 1, so
+    the perspective division (by 1) is skipped and only x and y are multiplied out, the same
+    three-term dot products as in the full product (test_warp2d checks every bit).
+    """
+    inverse = torch.linalg.inv(matrix.to(torch.float64)).to(torch.float32)
+    affine = torch.equal(inverse[2].cpu(), _AFFINE_ROW)
+    inverse = inverse.to(device)
+    centres = pixel_centres(height, width, device)
+    if affine:
+        source_xy = centres @ inverse[:2].T
+    else:
+        source = centres @ inverse.T
+        source_xy = source[:, :2] / source[:, 2:3]
+    size = torch.tensor([width, height], dtype=torch.float32, device=device)
+    if wrap:
+        source_xy = torch.remainder(source_xy, size).add_(_WRAP_MARGIN)
+        size = size + 2 * _WRAP_MARGIN
+    # times 2 / size, the (x, y) pair of scales repeated along each row (a broadcast over
+    # pairs is several times slower on the CPU), then - 1
+    scales = (2.0 / size).repeat(width)
+    source_xy.view(height, width * 2).mul_(scales).sub_(1.0)
+    return source_xy.view(1, height, width, 2)
 
 
 def warp_2d(

@@ -20,11 +20,12 @@ from deforum_core.render import (
 )
 from deforum_core.render.run_folders import check_plain_name, latest_run_folder, reserve_run_folder
 from deforum_core.settings_file.report import write_report
-from deforum_core.video_encoding import VIDEO_FORMATS, encode_video
+from deforum_core.video_encoding import VIDEO_FORMATS, StreamedVideo, encode_video
 
 from .comfy_bridge import check_interrupt, output_directory, resolve_input_file
 from .depth_nodes import on_compute_device
 from .progress import JobProgress
+from .video_stream import HIDDEN_INPUTS, VIDEO_NAME_HINT, video_settings, videos_to_stream
 from .widgets import schedule_validator, widgets
 
 CATEGORY = "Deforum"
@@ -33,18 +34,19 @@ RUNS_FOLDER = "deforum"
 
 @dataclass(frozen=True)
 class DeforumRun:
-    """What flows from the loop to video assembly: the run's folder and frame rate, and for
-    a settings file's run what the file asks of its video (make_gif, add_soundtrack)."""
+    """What flows from the loop to video assembly: the run's folder and frame rate, for
+    a settings file's run what the file asks of its video (make_gif, add_soundtrack), and
+    the videos encoded beside the render (video_stream.py)."""
 
     path: Path
     fps: float
     frames: int
     make_gif: bool = False
     soundtrack: Path | None = None
+    videos: tuple[StreamedVideo, ...] = ()
 
 
 RUN_NAME_HINT = "the run is saved as output/deforum/<run_name>_NNNN"
-VIDEO_NAME_HINT = "the video is saved in the run folder as <filename>.<video_format>"
 
 
 def _run_folder(run_name: str, resume: bool) -> Path:
@@ -178,6 +180,7 @@ class DeforumAnimate:
                     },
                 ),
             },
+            "hidden": dict(HIDDEN_INPUTS),  # to see a Deforum Video that follows
         }
 
     VALIDATE_INPUTS = schedule_validator(AnimationSettings, with_frame_count=True)
@@ -197,7 +200,8 @@ class DeforumAnimate:
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,
                 depth_model=None, settings=None, video=None, mask=None, interpolation=None,
-                hybrid=None, optical_flow=None, **widget_values):  # fmt: skip
+                hybrid=None, optical_flow=None, prompt=None, unique_id=None,
+                **widget_values):  # fmt: skip
         linked = {"prompts": prompts, "motion": motion, "color_coherence": color_coherence,
                   "enhance": enhance, "noise": noise, "video": video, "mask": mask,
                   "interpolation": interpolation, "hybrid": hybrid,
@@ -224,12 +228,14 @@ class DeforumAnimate:
         total = animation.mode.frame_count(animation.max_frames, stages, animation.fps)
         progress = JobProgress(total)
         callbacks = RenderCallbacks(progress.on_frame, check_interrupt, progress.on_step)
+        videos = videos_to_stream(prompt, unique_id, folder, animation.fps, **video_options)
         with _depth_on_device(depth_model, animation):
             result = render_animation(
                 animation, stages, diffuser, folder,
-                init_image=init_image, resume=resume, callbacks=callbacks,
+                init_image=init_image, resume=resume, callbacks=callbacks, videos=videos,
             )  # fmt: skip
-        run = DeforumRun(result.run_dir, animation.fps, total, **video_options)
+        run = DeforumRun(result.run_dir, animation.fps, total, **video_options,
+                         videos=result.videos)  # fmt: skip
         directory = RunDirectory(result.run_dir)
         frames = (
             torch.cat([directory.read_frame(i) for i in range(total)])
@@ -326,26 +332,29 @@ class DeforumVideo:
 
     def assemble(self, run, video_format, fps, quality, filename, audio_file=""):
         """The video, and for a settings file with make_gif a GIF beside it; the file's
-        soundtrack plays unless audio_file names another (a GIF has none)."""
+        soundtrack plays unless audio_file names another (a GIF has none). A video Animate
+        encoded beside the render with these settings, of these frames, is taken as it is."""
         check_plain_name(filename, parameter="filename", what=VIDEO_NAME_HINT)
         audio = resolve_input_file(audio_file, parameter="audio_file") if audio_file else None
         paths = RunDirectory(run.path).frame_sequence(run.frames)
-        formats = [video_format]
-        if run.make_gif and video_format != "gif":
-            formats.append("gif")
-        total = len(paths) * len(formats)
+        videos = video_settings(run.path, run.fps, make_gif=run.make_gif,
+                                soundtrack=run.soundtrack, video_format=video_format, fps=fps,
+                                quality=quality, filename=filename, audio=audio)  # fmt: skip
+        total = len(paths) * len(videos)
         reporter = JobProgress(total, label="encoding").on_frame
         subfolder = run.path.relative_to(output_directory()).as_posix()
         entries = []
-        for index, chosen in enumerate(formats):
-            output = run.path / f"{filename}.{chosen}"
+        for index, video in enumerate(videos):
             before = index * len(paths)  # encoded synchronously: read before the next format
-            encode_video(
-                paths, output, fps=fps or run.fps, video_format=chosen, quality=quality,
-                audio=None if chosen == "gif" else audio or run.soundtrack,
-                on_frame=lambda done, _total: _encoded(reporter, before + done, total),  # noqa: B023
-            )  # fmt: skip
-            entries.append({"filename": output.name, "subfolder": subfolder, "type": "output",
-                            "format": chosen})  # fmt: skip
+            if any(streamed.matches(video, paths) for streamed in run.videos):
+                _encoded(reporter, before + len(paths), total)  # finished with the render
+            else:
+                encode_video(
+                    paths, video.output, fps=video.fps, video_format=video.video_format,
+                    quality=video.quality, audio=video.audio,
+                    on_frame=lambda done, _total: _encoded(reporter, before + done, total),  # noqa: B023
+                )  # fmt: skip
+            entries.append({"filename": video.output.name, "subfolder": subfolder,
+                            "type": "output", "format": video.video_format})  # fmt: skip
         first = run.path / entries[0]["filename"]
         return {"ui": {"deforum_video": entries}, "result": (str(first),)}

@@ -6,14 +6,15 @@ Deforum's order (wiring.PREPARE_ORDER) and diffused; each frame between two keys
 earlier one moved forward by the camera with the later one moved back, by position, so every
 key appears unchanged at its own index. Frames after the last key follow the camera from it,
 and every frame up to max_frames is written. Only the last key, the next one and the colour
-reference are held in memory, however long the animation. Without a diffuser the loop is a
+reference are held in memory, however long the animation; frames are written (and videos
+encoded) by a background writer, frame_writer.py. Without a diffuser the loop is a
 motion preview: each stage's `preview` (what a diffuser would leave of its work: the colours
 and contrast, not the noise nor the sharpening) stands in for the diffused frame.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,13 @@ from ..fingerprint import tensor_digest
 from ..hybrid.bound import BoundHybrid, HybridCamera
 from ..modes import KeyInputs
 from ..params import ParameterTable, legacy_values, record
-from ..pictures import VideoFrames, fit_picture
+from ..pictures import VideoFrames, fit_picture, quantize
 from ..stages import BoundColorCoherence, FrameContext, RenderInfo
+from ..video_encoding import StreamedVideo, VideoSettings
 from .budget import check_evaluation_cost, check_frame_memory, render_costs
+from .frame_writer import FrameWriter
 from .key_diffusion import diffuse_from, diffuse_key, diffusers_by_key
-from .rundir import SETTINGS_FILE, STATE_FILE, RunDirectory, RunDirectoryError, quantize
+from .rundir import SETTINGS_FILE, STATE_FILE, RunDirectory, RunDirectoryError, frame_pixels
 from .settings import AnimationSettings, RenderValues
 from .wiring import PREPARE_ORDER, Stages
 
@@ -45,8 +48,9 @@ def _no_op(*_arguments) -> None:
 
 @dataclass
 class RenderCallbacks:
-    """How the loop reports: on_frame(index, total, frame) after each written frame, and
-    check_cancel() before each frame, which raises RenderCancelled (or any error) to stop;
+    """How the loop reports: on_frame(index, total, frame) after each frame is handed to the
+    writer (written meanwhile), and check_cancel() before each frame, which raises
+    RenderCancelled (or any error) to stop;
     on_step(done, total, preview) after each sampler step, with `done` in frames: a key's
     steps are spread over the frames it completes (those since the last written one, up to
     the key), so progress counted from both only moves forward."""
@@ -63,6 +67,7 @@ class RenderResult:
     frames_written: int
     last_frame: torch.Tensor = field(repr=False)
     depth_calls: int = 0
+    videos: tuple[StreamedVideo, ...] = ()  # those asked for, finished with the last frame
 
 
 def run_record(
@@ -110,8 +115,11 @@ def render_animation(
     init_image: torch.Tensor | None = None,
     resume: bool = False,
     callbacks: RenderCallbacks | None = None,
+    videos: Sequence[VideoSettings] = (),
 ) -> RenderResult:
-    """Render every frame of the animation into run_dir (see the module docstring)."""
+    """Render every frame of the animation into run_dir (see the module docstring), and
+    encode the videos asked for as the frames are written (any that fails is left out of
+    the result's videos, to be encoded from the frames)."""
     directory = RunDirectory(run_dir)
     if resume and settings.base_seed == -1:
         saved = directory.read_json(SETTINGS_FILE) or {}
@@ -124,7 +132,12 @@ def render_animation(
     loop = _Loop(resolved, stages, diffuser, directory, init_image, callbacks or RenderCallbacks())
     state = directory.prepare(run_record(resolved, stages, diffuser, init_image), resume=resume,
                               legacy=legacy_record(resolved, stages, diffuser))  # fmt: skip
-    return loop.run(state)
+    with FrameWriter(directory, resolved.max_frames, videos=videos) as loop.writer:
+        loop.run(state)
+        streamed = loop.writer.close()  # every frame and record on disk, the videos finished
+    last = directory.read_frame(resolved.max_frames - 1)
+    return RenderResult(directory.path, resolved, loop.written, last, loop.camera.depth_calls,
+                        streamed)  # fmt: skip
 
 
 class _Loop:
@@ -174,6 +187,7 @@ class _Loop:
         self.mask = None if stages.mask is None else stages.mask.bind(render)
         self.diffusers = diffusers_by_key(diffuser, self.values.samplers)
         self.written = 0
+        self.writer: FrameWriter  # the run folder's, for the length of render_animation
 
     def _bind_hybrid(self, stages: Stages, render: RenderInfo) -> BoundHybrid | None:
         """Hybrid video wrapped around the mode's camera; with use_first_frame_as_init_image
@@ -193,7 +207,7 @@ class _Loop:
         self.camera = HybridCamera(self.camera, hybrid)
         return hybrid
 
-    def run(self, state: dict | None) -> RenderResult:
+    def run(self, state: dict | None) -> None:
         keys = self.settings.diffused_frames()
         previous, previous_key, reference, reference_key = None, None, None, None
         start = 0
@@ -222,10 +236,6 @@ class _Loop:
             self.callbacks.check_cancel()
             self._write(frame, self.camera.move(previous, previous_key, frame))
         self._save_state(previous_key, reference_key, complete=True)
-        last = self.directory.read_frame(self.settings.max_frames - 1)
-        return RenderResult(
-            self.directory.path, self.settings, self.written, last, self.camera.depth_calls
-        )
 
     def _takes_reference(self, key: int, none_yet: bool) -> bool:
         """Whether this key's output becomes the colour coherence reference."""
@@ -262,13 +272,14 @@ class _Loop:
 
     def _save_state(self, key: int, reference_key: int | None, *, complete: bool) -> None:
         state = {"last_key_frame": key, "reference_frame": reference_key, "complete": complete}
-        self.directory.write_json(STATE_FILE, state)
+        self.writer.write_json(STATE_FILE, state)  # after the frames it vouches for
 
     def _write(self, index: int, frame: torch.Tensor) -> None:
-        """Write a frame, then report it; on_frame may raise to stop (ComfyUI's progress hook
-        raises its interrupt there), which is safe: the frame is whole and a resume redoes
-        the current key from the last saved state, deterministically."""
-        self.directory.write_frame(index, frame)
+        """Hand a frame to the writer, then report it; on_frame may raise to stop (ComfyUI's
+        progress hook raises its interrupt there), which is safe: the writer writes what it
+        was handed whole, and a resume redoes the current key from the last saved state,
+        deterministically."""
+        self.writer.write_frame(index, frame_pixels(frame))
         self.written = max(self.written, index + 1)
         self.callbacks.on_frame(index, self.settings.max_frames, frame)
 

@@ -19,7 +19,7 @@ import torch
 
 from ..errors import DeforumError
 from ..files import atomic_write, remove_stale_temporaries
-from ..pictures import quantize
+from ..pictures import quantize as quantize  # the loop's levels, imported from here
 
 FRAME_PATTERN = "frame_{:05d}.png"
 SETTINGS_FILE = "settings.json"
@@ -30,15 +30,28 @@ class RunDirectoryError(DeforumError):
     """A run directory that cannot be used as asked; the message says what to do."""
 
 
-def encode_png(frame: torch.Tensor) -> bytes:
-    """One frame [H, W, C] in 0..1 as PNG bytes."""
+def frame_pixels(frame: torch.Tensor) -> torch.Tensor:
+    """A frame [1, H, W, C] or [H, W, C] in 0..1 as the 8-bit pixels its PNG stores, on the
+    CPU: round(clamp(frame) * 255), the levels quantize keeps (so an already quantized frame
+    gives its own levels back exactly), in one allocation on the frame's device and a copy
+    of a quarter of its size."""
+    pixels = frame[0] if frame.dim() == 4 else frame
+    return pixels.mul(255.0).round_().clamp_(0.0, 255.0).to("cpu", torch.uint8)
+
+
+def encode_pixels(pixels: np.ndarray) -> bytes:
+    """8-bit RGB pixels [H, W, C] as PNG bytes."""
     import cv2
 
-    pixels = quantize(frame).mul(255.0).to("cpu", torch.uint8).numpy()
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
     if not ok:
         raise DeforumError(f"PNG encoding of a {pixels.shape[1]}x{pixels.shape[0]} frame failed")
     return encoded.tobytes()
+
+
+def encode_png(frame: torch.Tensor) -> bytes:
+    """One frame [H, W, C] in 0..1 as PNG bytes."""
+    return encode_pixels(frame_pixels(frame).numpy())
 
 
 PNG_END = b"IEND\xaeB`\x82"
@@ -86,9 +99,11 @@ class RunDirectory:
 
     def write_frame(self, index: int, frame: torch.Tensor) -> Path:
         """Write frame [1, H, W, C] or [H, W, C] atomically; returns its path."""
-        path = self.frame_path(index)
-        atomic_write(path, encode_png(frame[0] if frame.dim() == 4 else frame))
-        return path
+        return self.write_png(index, encode_png(frame))
+
+    def write_png(self, index: int, png: bytes) -> Path:
+        """Write a frame's PNG bytes atomically (flushed to disk); returns its path."""
+        return atomic_write(self.frame_path(index), png)
 
     def read_frame(self, index: int) -> torch.Tensor:
         return read_image(self.frame_path(index))

@@ -7,7 +7,13 @@ from typing import Any
 
 import torch
 
-from ..color import COLOR_SPACES, match_histograms, to_grayscale
+from ..color import (
+    COLOR_SPACES,
+    ReferenceHistogram,
+    match_histograms,
+    reference_histogram,
+    to_grayscale,
+)
 from ..errors import ScheduleError
 from ..fingerprint import tensor_digest
 from ..params import ParameterTable, choice, flag, integer
@@ -75,6 +81,9 @@ class ColorCoherenceStage(ParameterTable):
 class BoundColorCoherence:
     def __init__(self, stage: ColorCoherenceStage) -> None:
         self.stage = stage
+        # the last reference's histogram: the reference changes every few frames at most,
+        # so each frame matched to the same one skips converting and counting it
+        self._reference: tuple[torch.Tensor, tuple, ReferenceHistogram] | None = None
 
     @property
     def matches_video(self) -> bool:
@@ -101,8 +110,23 @@ class BoundColorCoherence:
             target = stage.image if is_image else context.reference
             space = "LAB" if stage.color_coherence in LAB_TARGETS else stage.color_coherence
             if target is not None:
-                frames = match_histograms(frames, target, space)
+                frames = match_histograms(frames, self._histogram(target, space, frames), space)
         return to_grayscale(frames) if stage.force_grayscale else frames
+
+    def _histogram(
+        self, target: torch.Tensor, space: str, frames: torch.Tensor
+    ) -> ReferenceHistogram:
+        """The target's histogram for these frames, reused while the target is the same
+        tensor with the same contents (its version counter, or for inference tensors, which
+        have none, the sum of its values) and the space, dtype and device are the same."""
+        key = (space, frames.dtype, frames.device, target.shape, target.dtype, target.device,
+               target.data_ptr(), _content_stamp(target))  # fmt: skip
+        cached = self._reference
+        if cached is not None and cached[0] is target and cached[1] == key:
+            return cached[2]
+        histogram = reference_histogram(target, space, frames.dtype, frames.device)
+        self._reference = (target, key, histogram)
+        return histogram
 
     preview = apply  # the diffuser keeps the matched colours
 
@@ -110,3 +134,12 @@ class BoundColorCoherence:
         """A diffused frame as it is kept: matched and greyed like a prepared one when
         match_after_diffusion is on, else as the diffuser made it."""
         return self.apply(frames, context) if self.stage.match_after_diffusion else frames
+
+
+def _content_stamp(tensor: torch.Tensor) -> int | float:
+    """What changes when a tensor's values are changed in place: its version counter, or
+    for an inference tensor (which has none) the float64 sum of its values."""
+    try:
+        return tensor._version
+    except RuntimeError:  # inference tensors do not track versions
+        return float(tensor.sum(dtype=torch.float64))

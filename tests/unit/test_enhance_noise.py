@@ -1,11 +1,20 @@
 """Contrast, anti-blur and noise: identities, saturation, OpenCV agreement, seeds."""
 
+from contextlib import contextmanager
+
 import cv2
 import numpy as np
 import pytest
 import torch
 
-from deforum_core.enhance import adjust_contrast, gaussian_blur, odd_kernel_size, unsharp_mask
+from deforum_core.enhance import (
+    _blur,
+    _convolves_channels_last,
+    adjust_contrast,
+    gaussian_blur,
+    odd_kernel_size,
+    unsharp_mask,
+)
 from deforum_core.noise import add_noise, perlin_octaves
 
 
@@ -111,3 +120,64 @@ def test_perlin_envelope_is_smooth_and_shapes_the_noise():
     frames = torch.full((1, 64, 96, 3), 0.5)
     noise = (add_noise(frames, 0.4, seed=2, noise_type="perlin") - frames).abs().mean(-1)[0]
     assert noise.std() > 0  # varying strength across the frame
+
+
+@contextmanager
+def onednn(enabled: bool):
+    """oneDNN (mkldnn) convolutions on or off for a while."""
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = enabled
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
+
+
+@pytest.mark.parametrize(("height", "width"), [(37, 53), (64, 48), (5, 7), (3, 40)])
+@pytest.mark.parametrize(("kernel", "sigma"), [(5, 1.0), (3, 0), (9, 2.5), (1, 1.0)])
+def test_channels_last_blur_equals_the_layout_blur_with_onednn(height, width, kernel, sigma):
+    """With oneDNN on (as users run torch), the blur convolves channels-last, several times
+    faster on frames laid out channels-first (as the warp and the colour match leave them):
+    the values must not change. (The tests otherwise run with oneDNN off, where the frames'
+    own layout is kept.)"""
+    frames = random_frames(height, (2, height, width, 3))
+    channels_first = frames.permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)
+    with onednn(True):
+        for layout in (frames, channels_first):
+            fast = _blur(layout, kernel, sigma, channels_last=True)
+            assert torch.equal(fast, _blur(layout, kernel, sigma, channels_last=False))
+
+
+def test_without_onednn_the_blur_keeps_the_frames_layout():
+    channels_first = random_frames(2).permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)
+    with onednn(False):
+        assert not _convolves_channels_last(channels_first)
+        assert torch.equal(
+            gaussian_blur(channels_first, 5, 1.0),
+            _blur(channels_first, 5, 1.0, channels_last=False),
+        )
+    with onednn(True):
+        assert _convolves_channels_last(channels_first) == torch.backends.mkldnn.is_available()
+        assert not _convolves_channels_last(channels_first.half())
+
+
+@pytest.mark.parametrize("threshold", [0, 6])
+@pytest.mark.parametrize("channels_first_memory", [False, True])
+def test_sharpened_and_noised_frames_keep_the_layout_and_values(threshold, channels_first_memory):
+    """In-place arithmetic must give the values and the memory layout of the plain formulas:
+    the layout decides how the next convolution (the VAE's) rounds."""
+    frames = random_frames(4, (1, 33, 47, 3))
+    if channels_first_memory:
+        frames = frames.permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)
+    blurred = gaussian_blur(frames, 5, 1.0)
+    expected = (frames * 1.3 - blurred * 0.3).clamp_(0.0, 1.0)
+    if threshold:
+        expected = torch.where((frames - blurred).abs() < threshold / 255.0, frames, expected)
+    sharpened = unsharp_mask(frames, 0.3, 5, 1.0, threshold)
+    assert torch.equal(sharpened, expected)
+    assert sharpened.stride() == expected.stride()
+    noise = torch.randn(frames.shape, generator=torch.Generator().manual_seed(9))
+    expected = (frames + noise * (0.1 / 2)).clamp_(0.0, 1.0)
+    noised = add_noise(frames, 0.1, seed=9)
+    assert torch.equal(noised, expected)
+    assert noised.stride() == expected.stride()

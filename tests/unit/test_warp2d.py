@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from deforum_core.warp2d import BORDER_MODES, SAMPLING_MODES, Motion2D, motion_matrix, warp_2d
+from deforum_core.geometry import pixel_centres
+from deforum_core.warp2d import (
+    BORDER_MODES,
+    SAMPLING_MODES,
+    Motion2D,
+    motion_matrix,
+    sampling_grid,
+    warp_2d,
+    warp_frames,
+)
 
 
 def marker_image(size: int = 64, points=((20, 30),)) -> torch.Tensor:
@@ -165,3 +174,81 @@ def test_bad_modes_are_named():
         warp_2d(marker_image(), Motion2D(), border="mirror")
     with pytest.raises(ValueError, match="unknown sampling mode 'lanczos'"):
         warp_2d(marker_image(), Motion2D(), sampling="lanczos")
+
+
+def reference_grid(matrix: torch.Tensor, height: int, width: int, wrap: bool) -> torch.Tensor:
+    """The sampling grid as first written: every pixel centre through the full inverse, then
+    the perspective division, then grid_sample's normalisation."""
+    inverse = torch.linalg.inv(matrix.to(torch.float64)).to(torch.float32)
+    source = pixel_centres(height, width, torch.device("cpu")) @ inverse.T
+    source_xy = source[:, :2] / source[:, 2:3]
+    size = torch.tensor([width, height], dtype=torch.float32)
+    if wrap:
+        source_xy = torch.remainder(source_xy, size) + 2
+        size = size + 4
+    return (source_xy * (2.0 / size) - 1.0).reshape(1, height, width, 2)
+
+
+def random_motion(seed: int) -> Motion2D:
+    angle, zoom, tx, ty, cx, cy, theta, phi, gamma = torch.rand(
+        9, generator=torch.Generator().manual_seed(seed)
+    ).tolist()
+    return Motion2D(
+        angle=(angle - 0.5) * 30, zoom=0.8 + zoom * 0.4, translation_x=(tx - 0.5) * 40,
+        translation_y=(ty - 0.5) * 40, transform_center_x=cx, transform_center_y=cy,
+        enable_perspective_flip=seed % 3 == 0, perspective_flip_theta=theta * 20,
+        perspective_flip_phi=phi * 20, perspective_flip_gamma=gamma * 20,
+        camera=("pinhole", "deforum")[seed % 2],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("wrap", [False, True])
+def test_sampling_grid_equals_the_full_projection_bit_for_bit(seed, wrap):
+    """Affine motions skip the division by w (exactly 1): the grid must not change a bit."""
+    height, width = [(37, 53), (64, 48), (31, 17), (96, 96)][seed % 4]
+    matrix = motion_matrix(random_motion(seed), width, height)
+    grid = sampling_grid(matrix, height, width, torch.device("cpu"), wrap=wrap)
+    assert torch.equal(grid, reference_grid(matrix, height, width, wrap))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("border", BORDER_MODES)
+def test_warp_equals_grid_sample_on_the_reference_grid(seed, border):
+    height, width = [(37, 53), (29, 41), (64, 48), (17, 31)][seed]
+    frames = torch.rand(2, height, width, 3, generator=torch.Generator().manual_seed(seed))
+    if seed % 2:
+        frames = frames.permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)
+    matrix = motion_matrix(random_motion(seed), width, height)
+    images = frames.permute(0, 3, 1, 2)
+    if border == "wrap":
+        images = torch.nn.functional.pad(images, [2] * 4, mode="circular")
+    padding = {"replicate": "border", "wrap": "border", "reflect": "reflection", "zeros": "zeros"}
+    for sampling in SAMPLING_MODES:
+        grid = reference_grid(matrix, height, width, border == "wrap").expand(2, -1, -1, -1)
+        expected = torch.nn.functional.grid_sample(
+            images, grid, mode=sampling, padding_mode=padding[border], align_corners=False
+        )
+        if sampling == "bicubic":
+            expected = expected.clamp(0.0, 1.0)
+        warped = warp_frames(frames, matrix, border=border, sampling=sampling)
+        assert torch.equal(warped, expected.permute(0, 2, 3, 1))
+
+
+@pytest.mark.parametrize("threads", [2, 3, 8])
+@pytest.mark.parametrize(("batch", "height", "width"), [(1, 37, 53), (2, 64, 48), (1, 16, 20)])
+def test_rows_sampled_in_bands_equal_one_call(monkeypatch, threads, batch, height, width):
+    """With several threads the grid's rows are sampled in bands, one a thread (the tests run
+    one thread, so more are pretended): the pixels must not change."""
+    frames = torch.rand(batch, height, width, 3, generator=torch.Generator().manual_seed(threads))
+    matrix = motion_matrix(random_motion(threads), width, height)
+    expected = {
+        (border, sampling): warp_frames(frames, matrix, border=border, sampling=sampling)
+        for border in BORDER_MODES
+        for sampling in SAMPLING_MODES
+    }
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    for (border, sampling), single in expected.items():
+        banded = warp_frames(frames, matrix, border=border, sampling=sampling)
+        assert torch.equal(banded, single)
+        assert banded.stride() == single.stride()
