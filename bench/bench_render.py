@@ -93,13 +93,26 @@ def job_environment(tree: Path, scratch: Path) -> dict[str, str]:
     return environment
 
 
+def job_command(tree: Path) -> list[str]:
+    """The tree's deforum-comfy: the installed command for this tree; for another, what its
+    own console script runs (its launcher, or cli.main in trees older than the launcher)."""
+    if tree.resolve() == REPO_ROOT:
+        return [str(CLI)]
+    entry = "launch" if (tree / "deforum_app" / "launch.py").is_file() else "cli"
+    return [
+        sys.executable,
+        "-c",
+        f"import sys; from deforum_app.{entry} import main; sys.exit(main())",
+    ]
+
+
 def run_job(
     tree: Path, frames: int, size: int, scratch: Path, environment: dict[str, str]
 ) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one `deforum-comfy render ... --preview` process."""
     out = Path(tempfile.mkdtemp(prefix="job-", dir=scratch))
-    command = [str(CLI), "render", str(job_workflow(tree, frames, size, scratch)), "--preview",
-               "--out", str(out)]  # fmt: skip
+    command = [*job_command(tree), "render", str(job_workflow(tree, frames, size, scratch)),
+               "--preview", "--out", str(out)]  # fmt: skip
     log_path = scratch / "job.log"
     with log_path.open("wb") as log:
         started = time.perf_counter()

@@ -1,10 +1,11 @@
-"""Command line: `deforum-comfy render`, `run`, `settings`, `export`, `schedule`, `prompts`.
+"""Command line: `deforum-comfy render`, `run`, `settings`, `export`, `schedule`, `audio`,
+`prompts`.
 
 `render` runs a workflow of this pack's nodes without ComfyUI; `run` renders a Deforum
 settings file as Deforum would, `settings` prints how the pack imports one and `export`
 writes a run's settings as one; `schedule`
 and `prompts` evaluate keyframe strings exactly as the nodes do, so they can be checked and
-scripted.
+scripted; `audio` prints the schedule Deforum Audio Schedule makes of a sound file.
 Every bad input is answered with `error: <what is wrong and how to fix it>` and exit
 status 2, never a traceback.
 """
@@ -17,10 +18,12 @@ import os
 import sys
 from pathlib import Path
 
+from deforum_core.audio import FEATURES, AudioScheduleSettings, audio_schedule
 from deforum_core.curves import INTERPOLATIONS
 from deforum_core.errors import DeforumError
 from deforum_core.files import atomic_write
 from deforum_core.keyframes import parse_schedule
+from deforum_core.params import param_of
 from deforum_core.plot import plot_schedule
 from deforum_core.prompts import parse_prompt_schedule
 
@@ -46,6 +49,13 @@ def _text(value: str, what: str) -> str:
             f"cannot read {what} from {path}: {reason}",
             hint="give the text itself, or @ followed by the path of a UTF-8 text file",
         ) from None
+
+
+# The audio verb's options: flag, the node's widget, type.
+AUDIO_OPTIONS = (("fps", "fps", float), ("frames", "max_frames", int),
+                 ("start", "start_seconds", float), ("attack", "attack", float),
+                 ("decay", "decay", float), ("low", "low", float), ("high", "high", float),
+                 ("curve", "curve", float))  # fmt: skip
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -97,6 +107,15 @@ def _build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--fps", type=float, default=15.0, help="value of fps")
     schedule.add_argument("--name", default="value", help="parameter name for messages")
     schedule.add_argument("--plot", type=Path, help="also write a PNG plot of the curve here")
+
+    audio = commands.add_parser("audio", help="turn a sound file into a keyframe schedule")
+    audio.add_argument("sound", type=Path, help="a sound file (wav, mp3, flac, ogg, m4a, ...)")
+    for flag, field, kind in AUDIO_OPTIONS:  # defaults: the node's (deforum_core/audio)
+        default = param_of(AudioScheduleSettings, field).default
+        audio.add_argument(f"--{flag}", type=kind, help=f"{field} (default {default:g})")
+    feature = param_of(AudioScheduleSettings, "feature").default
+    audio.add_argument("--feature", choices=FEATURES, help=f"default {feature}")
+    audio.add_argument("--plot", type=Path, help="also write a PNG plot of the curve here")
 
     prompts = commands.add_parser("prompts", help="resolve a prompt schedule per frame")
     prompts.add_argument("text", help="JSON or `frame: prompt` lines, or @file")
@@ -205,6 +224,18 @@ def _run_schedule(arguments: argparse.Namespace) -> None:
         _write_plot(arguments.plot, values, key_frames, arguments.name)
 
 
+def _run_audio(arguments: argparse.Namespace) -> None:
+    given = {field: getattr(arguments, flag) for flag, field, _ in AUDIO_OPTIONS}
+    given["feature"] = arguments.feature
+    settings = AudioScheduleSettings(**{k: v for k, v in given.items() if v is not None})
+    made = audio_schedule(arguments.sound, settings)
+    print(made.text)
+    print(f"{made.frames} frames at {settings.fps:g} fps", file=sys.stderr)
+    if arguments.plot is not None:
+        title = f"{settings.feature} of {arguments.sound.name}"
+        _write_plot(arguments.plot, made.values, [], title)
+
+
 def _write_plot(path: Path, values: list[float], key_frames: list[int], title: str) -> None:
     import cv2
 
@@ -232,6 +263,7 @@ COMMANDS = {
     "settings": _print_settings,
     "export": _export_settings,
     "schedule": _run_schedule,
+    "audio": _run_audio,
     "prompts": _run_prompts,
 }
 

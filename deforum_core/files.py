@@ -4,7 +4,10 @@ Every file the pack writes (frames, depth maps, run records, videos, plots, weig
 through `atomic_output`: the writer fills a temporary file beside the target, named uniquely
 for this process and call (two renders, or a server and the command line, never share one),
 which is flushed to disk and renamed over the target only when the writer succeeded; on any
-failure the temporary file is removed and the target is left as it was.
+failure the temporary file is removed and the target is left as it was. A file whose reader
+checks it whole before trusting it (a render's frames: a resume decodes every frame up to
+the last key) may skip the flush (durable=False): the rename keeps it whole against a killed
+process, and a system crash that cuts it short is caught by that check.
 """
 
 from __future__ import annotations
@@ -39,13 +42,15 @@ def _sync(path: Path) -> None:
 
 
 @contextmanager
-def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
-    """Yields a temporary path to write `path`'s new content to; renames it into place."""
+def atomic_output(path: str | os.PathLike, *, durable: bool = True) -> Iterator[Path]:
+    """Yields a temporary path to write `path`'s new content to; renames it into place,
+    after flushing it to disk when durable."""
     path = Path(path)
     temporary = temporary_name(path)
     try:
         yield temporary
-        _sync(temporary)
+        if durable:
+            _sync(temporary)
         os.replace(temporary, path)
     except OSError as error:
         reason = error.strerror or str(error)
@@ -81,8 +86,8 @@ def _running(pid: int) -> bool:
     return True
 
 
-def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
-    """Write bytes to `path` atomically; returns the path."""
-    with atomic_output(path) as temporary:
+def atomic_write(path: str | os.PathLike, data: bytes, *, durable: bool = True) -> Path:
+    """Write bytes to `path` atomically (see atomic_output); returns the path."""
+    with atomic_output(path, durable=durable) as temporary:
         temporary.write_bytes(data)
     return Path(path)

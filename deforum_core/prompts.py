@@ -25,6 +25,9 @@ from .params import text as text_param
 NEGATIVE_MARKER = "--neg"
 _LINE_KEY = re.compile(r"""[ \t]*(-?\d+|"[^"\n]*"|'[^'\n]*'|max_f[^:\n]*)[ \t]*:""")
 _JSON_HINT = 'Deforum prompts are JSON such as {"0": "a cat", "30": "a dog"}'
+# A whole schedule may hold far more text than one prompt (each is held to the expression
+# limit): a Parseq manifest's gives a prompt to every frame where its prompts blend.
+MAX_SCHEDULE_LENGTH = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,12 @@ def parse_prompt_schedule(
     """Parse Deforum's JSON prompts or `frame: prompt` lines."""
     if not isinstance(text, str):
         raise ScheduleError(f"expected text, got {type(text).__name__}", parameter=name)
-    check_length(text, name)
+    if len(text) > MAX_SCHEDULE_LENGTH:
+        raise ScheduleError(
+            f"the prompts are {len(text):,} characters long; the limit is {MAX_SCHEDULE_LENGTH:,}",
+            parameter=name,
+            hint="use fewer or shorter prompts",
+        )
     stripped = text.strip()
     if not stripped:
         raise ScheduleError(

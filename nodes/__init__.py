@@ -7,7 +7,9 @@ then hides it from search), so that saved workflows still load.
 """
 
 from .animation_nodes import DeforumAnimate, DeforumVideo
+from .audio_nodes import DeforumAudioSchedule
 from .coherence_nodes import DeforumColorCoherence, DeforumEnhance, DeforumNoise
+from .controlnet_nodes import DeforumControlNet, DeforumControlNetLoader
 from .depth_nodes import DeforumDepthModel, DeforumEstimateDepth
 from .diffusion_nodes import DeforumDiffuser, DeforumDiffusersLoader, DeforumImg2Img
 from .flow_nodes import DeforumOpticalFlow, DeforumRaftModel
@@ -49,6 +51,9 @@ NODE_CLASS_MAPPINGS = {
     "DeforumHybridVideo": DeforumHybridVideo,
     "DeforumOpticalFlow": DeforumOpticalFlow,
     "DeforumRaftModel": DeforumRaftModel,
+    "DeforumAudioSchedule": DeforumAudioSchedule,
+    "DeforumControlNet": DeforumControlNet,
+    "DeforumControlNetLoader": DeforumControlNetLoader,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -79,6 +84,9 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "DeforumHybridVideo": "Deforum Hybrid Video",
     "DeforumOpticalFlow": "Deforum Optical Flow",
     "DeforumRaftModel": "Deforum RAFT Model",
+    "DeforumAudioSchedule": "Deforum Audio Schedule",
+    "DeforumControlNet": "Deforum ControlNet",
+    "DeforumControlNetLoader": "Deforum ControlNet Loader",
 }
 
 register_routes()  # the page's live schedule summaries, when a ComfyUI server loads the pack

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,6 +23,7 @@ from deforum_core.settings_file.report import write_report
 from deforum_core.video_encoding import VIDEO_FORMATS, StreamedVideo, encode_video
 
 from .comfy_bridge import check_interrupt, output_directory, resolve_input_file
+from .controlnet_nodes import file_units
 from .depth_nodes import on_compute_device
 from .progress import JobProgress
 from .video_stream import HIDDEN_INPUTS, VIDEO_NAME_HINT, video_settings, videos_to_stream
@@ -179,6 +180,13 @@ class DeforumAnimate:
                         "the flow between diffused frames, and redo passes."
                     },
                 ),
+                "controlnet": (
+                    "DEFORUM_CONTROLNET",
+                    {
+                        "tooltip": "From Deforum ControlNet: ControlNet units applied to every "
+                        "diffused frame (over a settings file's own)."
+                    },
+                ),
             },
             "hidden": dict(HIDDEN_INPUTS),  # to see a Deforum Video that follows
         }
@@ -200,7 +208,7 @@ class DeforumAnimate:
     def animate(self, prompts, run_name, resume, output_frames, diffuser=None, motion=None,
                 color_coherence=None, enhance=None, noise=None, init_image=None,
                 depth_model=None, settings=None, video=None, mask=None, interpolation=None,
-                hybrid=None, optical_flow=None, prompt=None, unique_id=None,
+                hybrid=None, optical_flow=None, controlnet=None, prompt=None, unique_id=None,
                 **widget_values):  # fmt: skip
         linked = {"prompts": prompts, "motion": motion, "color_coherence": color_coherence,
                   "enhance": enhance, "noise": noise, "video": video, "mask": mask,
@@ -215,12 +223,16 @@ class DeforumAnimate:
             animation = loaded.animation
             depth_model = loaded.depth_model(depth_model, preview=preview, notes=notes)
             stages = loaded.stages(depth_model, notes, **linked)
+            if controlnet is None:  # the file's cn_1..cn_5, with ComfyUI's ControlNet models
+                controlnet = file_units(loaded, preview=preview, notes=notes,
+                                        depth_model=depth_model)  # fmt: skip
             if init_image is None:
                 init_image = loaded.init_image(preview=preview)
             diffuser = settings.diffuser(diffuser)
             report = [*notes, *loaded.imported.report]
             video_options = {"make_gif": loaded.imported.output.make_gif,
                              "soundtrack": loaded.soundtrack}  # fmt: skip
+        stages = replace(stages, controlnet=tuple(controlnet or ()))
         folder = _run_folder(run_name, resume)
         if report is not None:  # as `deforum-comfy run` does: the report beside the frames
             write_report(folder, report)

@@ -7,13 +7,16 @@ newer helpers (fix_empty_latent_channels) are used when they exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
 import torch
 
+from deforum_core.controlnet import ControlHint
 from deforum_core.diffusion.backend import (
+    DiffusionError,
     DiffusionRequest,
     DiffusionResult,
     check_request,
@@ -113,9 +116,11 @@ class ComfyBackend:
             preview = None if previewer is None else _step_preview(previewer, x0, request.size)
             request.report_step(steps_run, total, preview)
 
+        positive, negative = _controlled(_conditioning(positive), _conditioning(negative),
+                                         request.control, self.vae)  # fmt: skip
         samples = comfy.sample.sample(
             self.model, noise, request.steps, request.cfg, self.sampler_name, self.scheduler,
-            _conditioning(positive), _conditioning(negative), latent,
+            positive, negative, latent,
             denoise=1.0, start_step=request.start, callback=callback, seed=request.seed,
             noise_mask=self._noise_mask(request),
         )  # fmt: skip
@@ -219,6 +224,58 @@ def _conditioning(embedding: Embedding) -> list[list[Any]]:
     """ComfyUI's CONDITIONING: a list of [token embeddings, {"pooled_output": ...}]."""
     extras = {"pooled_output": embedding.pooled} if embedding.pooled is not None else {}
     return [[embedding.tokens, extras]]
+
+
+def _controlled(
+    positive: list[list[Any]], negative: list[list[Any]], controls: Sequence[ControlHint], vae: Any
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """The conditioning with the frame's ControlNets, chained in order the way ComfyUI's
+    Apply ControlNet (Advanced) node chains them: a copy of the CONTROL_NET given the hint
+    ([B, C, H, W] in 0..1), the weight as strength and (start, end) as its percent range,
+    linked to the control already there (set_previous_controlnet) and put in each entry's
+    'control', one copy shared by the positive and negative entries that had the same one.
+
+    Mode controlnet leaves the negative conditioning without the unit, so the unconditional
+    pass runs without it. ComfyUI's ControlNet scales every block by one strength, so
+    soft injection (modes prompt and controlnet) is not available: mode prompt applies as
+    balanced here (the diffusers backend has both)."""
+    for control in controls:
+        model = control.model
+        if not callable(getattr(model, "set_cond_hint", None)):
+            raise DiffusionError(
+                f"the ComfyUI backend cannot run a {type(model).__name__} ControlNet",
+                parameter="control_net",
+                hint="load it with ComfyUI's Load ControlNet Model (Deforum ControlNet Loader "
+                "is for the diffusers backend)",
+            )
+        made: dict[int, Any] = {}  # one copy per control it follows, as ComfyUI's node does
+        positive = _with_control(positive, control, vae, made)
+        if control.on_unconditional:
+            negative = _with_control(negative, control, vae, made)
+    return positive, negative
+
+
+def _with_control(
+    conditioning: list[list[Any]], control: ControlHint, vae: Any, made: dict[int, Any]
+) -> list[list[Any]]:
+    hinted = []
+    for tokens, extras in conditioning:
+        extras = extras.copy()
+        previous = extras.get("control")
+        if id(previous) not in made:
+            model = control.model
+            takes_vae = "vae" in inspect.signature(model.set_cond_hint).parameters  # 2025 on
+            options = {"vae": vae} if takes_vae else {}
+            chained = model.copy().set_cond_hint(
+                control.image[..., :3].movedim(-1, 1), control.weight,
+                (control.start, control.end), **options,
+            )  # fmt: skip
+            chained.set_previous_controlnet(previous)
+            made[id(previous)] = chained
+        extras["control"] = made[id(previous)]
+        extras["control_apply_to_uncond"] = False
+        hinted.append([tokens, extras])
+    return hinted
 
 
 def _latent_previewer(model: Any) -> Any:

@@ -80,10 +80,11 @@ def register_routes() -> bool:
     """Add the route, and the queue-time prompt check, to ComfyUI's server when the pack is
     loaded by one; returns whether they were added (the command line has no server)."""
     try:
-        from aiohttp import web
         from server import PromptServer
-    except ImportError:
+    except ImportError:  # the command line: aiohttp is not even loaded
         return False
+    from aiohttp import web
+
     instance = getattr(PromptServer, "instance", None)
     if instance is None:
         return False

@@ -31,7 +31,8 @@ SETTINGS_SUFFIXES = (".txt", ".json")
 PASTED = "pasted settings"
 WHERE = "ComfyUI's input folder"
 FILE_TOOLTIP = (
-    "A .txt or .json settings file in ComfyUI's input folder (the upload button adds one)."
+    "A .txt or .json settings file in ComfyUI's input folder (the upload button adds one), "
+    "or a Parseq manifest (.json), which imports onto sd-webui-deforum's defaults."
 )
 TEXT = "Pasted settings (the file's JSON); used instead of settings_file when not empty."
 FRAMES_TOOLTIP = "Render only this many frames, for a quick look; 0 keeps the file's."
@@ -89,7 +90,9 @@ class DeforumLoadSettings:
         "notebook's or run.py's) from ComfyUI's input folder, or pasted, into the render "
         "settings for Deforum Animate and a socket per stage, with a report of every key: "
         "taken, mapped, ignored, or not supported yet. Pictures it names are looked up in the "
-        "input folder by name."
+        "input folder by name. A Parseq manifest, chosen itself or named by the file's "
+        "parseq_manifest (a URL is matched to a .json beside the file by its document id; "
+        "nothing is downloaded), sets the schedules and prompts it manages."
     )
     CATEGORY = CATEGORY
     SEARCH_ALIASES: ClassVar[list[str]] = [
@@ -98,6 +101,7 @@ class DeforumLoadSettings:
         "deforum settings",
         "a1111",
         "load settings",
+        "parseq",
     ]
     FUNCTION = "load"
     RETURN_TYPES = ("DEFORUM_SETTINGS", "DEFORUM_PROMPTS", "DEFORUM_MOTION", "DEFORUM_COLOR",
@@ -163,6 +167,8 @@ class DeforumLoadSettings:
             return ""  # the error is shown when the node runs
         if imported.animation is not None and imported.animation.base_seed == -1:
             return math.nan
+        if imported.parseq is not None and imported.parseq.path is not None:
+            files.append(imported.parseq.path)  # the manifest the file names
         if not settings_text.strip():
             files.insert(0, resolve_input_file(settings_file, parameter="settings_file"))
         digest = hashlib.sha256(settings_text.encode("utf-8"))

@@ -9,6 +9,7 @@ with every weight a strided view into one small random tensor so the file stays 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import zlib
@@ -259,5 +260,54 @@ def write_tiny_sd15_checkpoint(path: Path, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     torch.save({"state_dict": tiny_sd15_state_dict(seed)}, partial)
+    os.replace(partial, path)
+    return path
+
+
+TINY_CONTROLNET = "deforum_tiny_controlnet_sd15.safetensors"  # in ComfyUI's controlnet folder
+
+
+def _controlnet_shapes() -> dict[str, tuple[int, ...]]:
+    """An LDM ControlNet for the tiny UNet (as ComfyUI's cldm.ControlNet builds it from the
+    checkpoint's config): its input blocks, one middle ResBlock, a zero conv per input block
+    and the hint encoder, 3 channels up to 320 in eight 3x3 convolutions."""
+    shapes = {
+        "time_embed.0.weight": (TIME, CHANNELS),
+        "time_embed.0.bias": (TIME,),
+        "time_embed.2.weight": (TIME, TIME),
+        "time_embed.2.bias": (TIME,),
+        "input_blocks.0.0.weight": (CHANNELS, 4, 3, 3),
+        "input_blocks.0.0.bias": (CHANNELS,),
+        **_res_block("input_blocks.1.0.", CHANNELS, CHANNELS),
+        **_spatial_transformer("input_blocks.1.1.", CHANNELS),
+        **_res_block("middle_block.0.", CHANNELS, CHANNELS),
+        "middle_block_out.0.weight": (CHANNELS, CHANNELS, 1, 1),
+        "middle_block_out.0.bias": (CHANNELS,),
+    }
+    for index in (0, 1):
+        shapes[f"zero_convs.{index}.0.weight"] = (CHANNELS, CHANNELS, 1, 1)
+        shapes[f"zero_convs.{index}.0.bias"] = (CHANNELS,)
+    hint = (3, 16, 16, 32, 32, 96, 96, 256, CHANNELS)
+    for step, (channels_in, channels_out) in enumerate(itertools.pairwise(hint)):
+        shapes[f"input_hint_block.{2 * step}.weight"] = (channels_out, channels_in, 3, 3)
+        shapes[f"input_hint_block.{2 * step}.bias"] = (channels_out,)
+    return shapes
+
+
+def write_tiny_controlnet(path: Path, seed: int = 0) -> Path:
+    """A random ControlNet for the tiny checkpoint, as safetensors for ComfyUI's ControlNet
+    loader. Its zero convolutions get weights of their own (std 0.5; a trained ControlNet's
+    are not zero either), so a hint visibly moves the sampled latents."""
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(seed)
+    state = {key: torch.randn(shape, generator=generator) * 0.02
+             for key, shape in _controlnet_shapes().items()}  # fmt: skip
+    for key in state:
+        if key.startswith(("zero_convs.", "middle_block_out.")) and key.endswith("weight"):
+            state[key] = torch.randn(state[key].shape, generator=generator) * 0.5
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    save_file(state, str(partial))
     os.replace(partial, path)
     return path

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
@@ -19,6 +19,9 @@ from ..errors import DeforumError
 from ..prompts import FramePrompt
 from ..seeds import SEED_MODULUS
 from .steps import start_step
+
+if TYPE_CHECKING:
+    from ..controlnet.hint import ControlHint
 
 LATENT_SCALE = 8  # SD latents are 1/8 of the image size
 MAX_CLIP_SKIP = 24  # the deepest layer ComfyUI's CLIP Set Last Layer node offers (-24)
@@ -75,6 +78,8 @@ class DiffusionRequest:
         1 reads the text encoder's last layer, 2 the penultimate one, and so on.
     keep_mask: Deforum's mask (stages/mask.py): the diffuser leaves the kept area of an
         img2img frame as the input frame (grey: partly); None diffuses all of it.
+    control: the frame's ControlNet hints (deforum_core/controlnet), applied in order; a
+        unit at weight 0 is left out, so () renders exactly as without ControlNet.
     """
 
     text: FrameText
@@ -94,6 +99,7 @@ class DiffusionRequest:
     keep_mask: torch.Tensor | None = None  # [H, W], 1 where an img2img frame is kept as it is
     # called after every sampler step with (steps done, steps run, a preview picture or None)
     on_step: Callable[[int, int, Any], None] | None = field(default=None, compare=False)
+    control: tuple[ControlHint, ...] = field(default=(), compare=False)
 
     def report_step(self, done: int, total: int, preview: Any = None) -> None:
         """Tell whoever asked how far the sampler is (the loop's progress bar)."""

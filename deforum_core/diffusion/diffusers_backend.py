@@ -173,12 +173,15 @@ class DiffusersBackend:
         conditioning = self._unet_conditioning(positive, negative, batch, guided, (height, width))
         step_takes_generator = "generator" in inspect.signature(scheduler.step).parameters
         extra = {"generator": generator} if step_takes_generator else {}
+        control = _frame_control(request, len(timesteps), self.device, unet.dtype)
         for done, timestep in enumerate(timesteps, 1):
             if request.check_cancel is not None:
                 request.check_cancel()
             model_input = torch.cat([latents, latents]) if guided else latents
             model_input = scheduler.scale_model_input(model_input, timestep)
-            prediction = unet(model_input, timestep, **conditioning).sample
+            residuals = {} if control is None else control.residuals(
+                done - 1, model_input, timestep, conditioning, guided)  # fmt: skip
+            prediction = unet(model_input, timestep, **conditioning, **residuals).sample
             if guided:
                 unconditional, conditional = prediction.chunk(2)
                 prediction = unconditional + request.cfg * (conditional - unconditional)
@@ -258,6 +261,18 @@ class DiffusersBackend:
         latents = latents.to(vae.dtype) / vae.config.scaling_factor + shift
         pixels = vae.decode(latents).sample
         return (pixels / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).float()
+
+
+def _frame_control(
+    request: DiffusionRequest, steps: int, device: torch.device, dtype: torch.dtype
+) -> Any:
+    """The request's ControlNets for its UNet calls (controlnet/diffusers_control.py), or
+    None without any."""
+    if not request.control:
+        return None
+    from ..controlnet.diffusers_control import FrameControl
+
+    return FrameControl(request.control, request.size, steps, device, dtype)
 
 
 def _check_xl_base(pipeline: Any) -> None:

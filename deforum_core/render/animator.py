@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from ..controlnet import frame_controls
 from ..diffusion.backend import DiffusionBackend, DiffusionRequest
 from ..errors import ScheduleError
 from ..fingerprint import tensor_digest
@@ -185,6 +186,7 @@ class _Loop:
         self.hybrid = self._bind_hybrid(stages, render)
         self.flow = None if stages.optical_flow is None else stages.optical_flow.bind(render)
         self.mask = None if stages.mask is None else stages.mask.bind(render)
+        self.controlnet = [unit.bind(render) for unit in stages.controlnet]
         self.diffusers = diffusers_by_key(diffuser, self.values.samplers)
         self.written = 0
         self.writer: FrameWriter  # the run folder's, for the length of render_animation
@@ -359,6 +361,7 @@ class _Loop:
             clip_skip=values.clipskip,
             keep_mask=None if picture is None else kept,
             on_step=self._step_progress(key),
+            control=frame_controls(self.controlnet, key, picture),  # loopback: as prepared
         )
         if self.flow is not None and start.prepared and start.strength > 0:
             redone = self.flow.redo(picture, start.picture, key, seed,

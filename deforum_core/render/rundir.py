@@ -20,6 +20,7 @@ import torch
 from ..errors import DeforumError
 from ..files import atomic_write, remove_stale_temporaries
 from ..pictures import quantize as quantize  # the loop's levels, imported from here
+from .png_encoding import encode_rgb_png
 
 FRAME_PATTERN = "frame_{:05d}.png"
 SETTINGS_FILE = "settings.json"
@@ -40,13 +41,8 @@ def frame_pixels(frame: torch.Tensor) -> torch.Tensor:
 
 
 def encode_pixels(pixels: np.ndarray) -> bytes:
-    """8-bit RGB pixels [H, W, C] as PNG bytes."""
-    import cv2
-
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise DeforumError(f"PNG encoding of a {pixels.shape[1]}x{pixels.shape[0]} frame failed")
-    return encoded.tobytes()
+    """8-bit RGB pixels [H, W, 3] as PNG bytes (png_encoding.py)."""
+    return encode_rgb_png(pixels)
 
 
 def encode_png(frame: torch.Tensor) -> bytes:
@@ -102,8 +98,10 @@ class RunDirectory:
         return self.write_png(index, encode_png(frame))
 
     def write_png(self, index: int, png: bytes) -> Path:
-        """Write a frame's PNG bytes atomically (flushed to disk); returns its path."""
-        return atomic_write(self.frame_path(index), png)
+        """Write a frame's PNG bytes atomically; returns its path. Not flushed to disk one by
+        one: a resume decodes every frame before it trusts state.json (first_damaged_frame),
+        and state.json itself is flushed."""
+        return atomic_write(self.frame_path(index), png, durable=False)
 
     def read_frame(self, index: int) -> torch.Tensor:
         return read_image(self.frame_path(index))

@@ -12,6 +12,7 @@ from ..stages.mask import MaskStage
 from ..stages.optical_flow import OpticalFlowStage
 
 if TYPE_CHECKING:
+    from ..controlnet import ControlUnit
     from ..hybrid.stage import HybridStage
     from ..video_source import VideoSource
 
@@ -35,6 +36,7 @@ class Stages:
     interpolation: InterpolationStage | None = None  # Interpolation mode's settings
     hybrid: HybridStage | None = None  # the video composited into and moving the frames
     optical_flow: OpticalFlowStage | None = None  # flow cadence and the redo passes
+    controlnet: tuple[ControlUnit, ...] = ()  # ControlNet units, applied to every key
 
     def prepare_stages(self) -> list[ColorCoherenceStage | EnhanceStage | NoiseStage]:
         """The connected prepare stages, in PREPARE_ORDER."""
@@ -58,4 +60,6 @@ class Stages:
         for name in optional:  # absent from the records of renders without them
             if getattr(self, name) is not None:
                 described[name] = getattr(self, name).describe()
+        if self.controlnet:
+            described["controlnet"] = [unit.describe() for unit in self.controlnet]
         return described

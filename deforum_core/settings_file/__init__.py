@@ -27,7 +27,7 @@ def read_settings_file(path: Path) -> ImportedSettings:
         raise SettingsFileError(
             f"{path.name} is not UTF-8 text", hint="save the settings file as UTF-8 text"
         ) from None
-    return import_settings(parse_settings_text(text, path.name), path.name)
+    return import_settings(parse_settings_text(text, path.name), path.name, path.parent)
 
 
 __all__ = [

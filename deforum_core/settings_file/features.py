@@ -3,10 +3,11 @@
 Two kinds: keys that never change the picture in the pack (the webui's own switches, the
 notebook's gradient guidance, the notebook's internal state, output housekeeping), each
 with the reason; and Deforum features by their keys. Those the pack cannot render yet
-(ControlNet, Parseq, ...) are reported as "not supported yet" when the file switches the
-feature on and as ignored when it is off, so a report tells a user exactly where the render
-will differ from Deforum's; those the import reads when they are on (masks, hybrid video,
-optical flow) are listed so that their keys read "ignored: <feature> is off" otherwise.
+(the looper, checkpoint scheduling, ...) are reported as "not supported yet" when the file
+switches the feature on and as ignored when it is off, so a report tells a user exactly where
+the render will differ from Deforum's; those the import reads when they are on (masks, hybrid
+video, optical flow, Parseq, ControlNet) are listed so that their keys read "ignored:
+<feature> is off" otherwise.
 """
 
 from __future__ import annotations
@@ -87,11 +88,6 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def _controlnet(settings: Settings) -> bool:
-    units = [f"cn_{unit}_enabled" for unit in range(1, 6)]
-    return any(_truthy(settings.get(key)) for key in (*units, "controlnet_enabled"))
-
-
 def _not(value: str, key: str) -> Callable[[Settings], bool]:
     return lambda settings: str(settings.get(key, value)).strip().lower() != value
 
@@ -116,9 +112,12 @@ FEATURES: tuple[Feature, ...] = (
         "optical_flow_cadence", "cadence_flow_factor_schedule", "optical_flow_redo_generation",
         "redo_flow_factor_schedule", "diffusion_redo",
     )),  # read when on (hybrid_import.py)
-    Feature("ControlNet", (), prefixes=("cn_", "controlnet_"), used=_controlnet),
-    Feature("Parseq", ("parseq_manifest", "parseq_use_deltas", "parseq_non_schedule_overrides"),
-            used=_on("parseq_manifest")),
+    Feature("ControlNet", (), prefixes=("cn_",)),  # read when on (controlnet_import.py)
+    Feature("sd-webui-deforum 0.7's single ControlNet (re-save the file in Deforum 0.9)", (),
+            prefixes=("controlnet_",), used=_on("controlnet_enabled")),
+    Feature("Parseq", (
+        "parseq_manifest", "parseq_use_deltas", "parseq_non_schedule_overrides",
+    )),  # read when a manifest is named (parseq_import.py)
     Feature("guided images (the looper)", (
         "use_looper", "init_images", "image_strength_schedule", "blendFactorMax",
         "blendFactorSlope", "tweening_frames_schedule", "color_correction_factor",

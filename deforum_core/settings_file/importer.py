@@ -2,7 +2,8 @@
 
 `import_settings` takes the parsed file (reading.py) and gives ImportedSettings: the
 animation settings, prompt texts and stages (context.py, prompt_import.py, stage_import.py,
-run_import.py), the files the render needs (references.py, found by the caller), and one
+run_import.py; a Parseq manifest's frames first written over the file's keys by
+parseq_import.py), the files the render needs (references.py, found by the caller), and one
 report line per key of the file (report.py), with the keys the pack does not render said to
 be ignored or not supported yet (features.py). A mode the pack cannot render yet (none
 today: UNRENDERED_MODES) still gives the report, with `blocker` saying why it cannot render.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ..hybrid.stage import HybridStage
@@ -22,12 +24,14 @@ from ..render.settings import AnimationSettings
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
 from ..stages.optical_flow import OpticalFlowStage
 from .context import ImportContext
+from .controlnet_import import ControlNetChoice, import_controlnet
 from .features import IGNORED_KEYS, feature_of
 from .hybrid_import import HybridChoice, import_hybrid, import_optical_flow
 from .interpolation_import import import_interpolation, init_strength_schedule, with_frame_count
 from .mask_import import MaskChoice, import_mask
+from .parseq_import import ParseqApplied, ParseqImport, import_parseq
 from .prompt_import import import_prompts
-from .reading import SettingsFileError
+from .reading import SettingsFileError, is_parseq_document
 from .references import FileReference
 from .report import IGNORED, MAPPED, TAKEN, UNSUPPORTED, ReportLine
 from .run_import import (
@@ -76,6 +80,8 @@ class ImportedSettings:
     output: OutputOptions | None = None
     motion_preview: bool = False
     references: tuple[FileReference, ...] = field(default=())
+    parseq: ParseqApplied | None = None  # what a Parseq manifest set
+    controlnet: tuple[ControlNetChoice, ...] = ()  # its cn_N units that are on
 
     def check_renderable(self) -> None:
         if self.blocker is not None:
@@ -100,8 +106,14 @@ class ImportedSettings:
         return ColorCoherenceStage(**self.color_coherence, image=image)
 
 
-def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
-    """Import the parsed settings (reading.parse_settings_text) of the file named source."""
+def import_settings(
+    data: Mapping[str, Any], source: str, folder: Path | None = None
+) -> ImportedSettings:
+    """Import the parsed settings (reading.parse_settings_text) of the file named source;
+    folder is the file's own, where a Parseq manifest it names by URL or path is looked for.
+    A Parseq manifest itself imports onto sd-webui-deforum's defaults."""
+    if is_parseq_document(data):
+        data = {"parseq_manifest": dict(data)}
     context = ImportContext(dict(data), source)
     mode = _mode(context)
     if mode in UNRENDERED_MODES:
@@ -109,6 +121,7 @@ def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
                    f"{', '.join(MODE_NAMES)})")  # fmt: skip
         context.note("animation_mode", UNSUPPORTED, blocker)
         return _finish(context, ImportedSettings(source, context.dialect, blocker=blocker))
+    parseq = import_parseq(context, mode, folder, _OWNERS.__contains__)
     context.switch_schedules()
     prompts = import_prompts(context, mode)
     special = {"width": _side(context, "W", "width"), "height": _side(context, "H", "height")}
@@ -149,7 +162,8 @@ def import_settings(data: Mapping[str, Any], source: str) -> ImportedSettings:
         stages = import_stages(context, mode, hybrid=hybrid)
         imported = replace(imported, **stages, hybrid=hybrid, optical_flow=flow)
     imported = replace(imported, mask=import_mask(context, imported.init_image))
-    return _finish(context, imported)
+    imported = replace(imported, controlnet=import_controlnet(context, video))
+    return _finish(context, imported, parseq)
 
 
 def _mode(context: ImportContext) -> str:
@@ -185,8 +199,12 @@ def _side(context: ImportContext, key: str, alias: str) -> int:
     return rounded
 
 
-def _finish(context: ImportContext, imported: ImportedSettings) -> ImportedSettings:
+def _finish(
+    context: ImportContext, imported: ImportedSettings, parseq: ParseqImport | None = None
+) -> ImportedSettings:
     used = _tables_of(imported)
+    if parseq is not None:
+        parseq.note_lines(context, lambda key: bool(set(_OWNERS.get(key, ())) & set(used)))
     old_names = {old: new for new, old in context.renamed.items()}
     for key in context.file_keys:
         if key not in context.lines:
@@ -200,6 +218,9 @@ def _finish(context: ImportContext, imported: ImportedSettings) -> ImportedSetti
     references = [ref for ref in named if ref]
     if imported.output and imported.output.soundtrack:
         references.append(imported.output.soundtrack)
+    if parseq is not None:  # its blocker leaves the lines above as the file reads
+        imported = replace(imported, parseq=parseq.applied,
+                           blocker=imported.blocker or parseq.blocker)  # fmt: skip
     return replace(
         imported,
         report=(*lines, *context.extra_lines),

@@ -4,6 +4,7 @@ Every real settings file is the JSON Deforum dumps (DESIGN.md, ../shared/deforum
 the notebook (N), DeforumStableDiffusionLocal's run.py files (L) and sd-webui-deforum (A).
 They differ in key names and defaults, so the dialect is recognised from the keys only a
 dialect writes, and a file with none of Deforum's keys is refused rather than guessed at.
+A Parseq manifest is read as well: it imports onto sd-webui-deforum's defaults.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _WEBUI_KEYS = frozenset({
     "negative_prompts", "override_these_with_webui", "enable_steps_scheduling",
     "motion_preview_mode", "fov_schedule", "near_schedule", "far_schedule", "seed_enable_extras",
     "skip_video_creation", "add_soundtrack", "legacy_colormatch", "depth_algorithm",
+    "parseq_manifest", "parseq_use_deltas", "parseq_non_schedule_overrides",
 })  # fmt: skip
 # Keys of the notebook and run.py that are part of Deforum's own settings.
 _DEFORUM_KEYS = frozenset({
@@ -80,13 +82,21 @@ def parse_settings_text(text: str, source: str) -> dict[str, Any]:
     return data
 
 
-def _refuse_foreign(data: dict[str, Any], source: str) -> None:
+def is_parseq_document(data: dict[str, Any]) -> bool:
+    """A Parseq document (its manifest), which no settings file resembles: it carries
+    rendered_frames, or meta.generated_by."""
     meta = data.get("meta")
-    if "rendered_frames" in data or (isinstance(meta, dict) and "generated_by" in meta):
-        raise SettingsFileError(
-            f"{source} is a Parseq document, not Deforum settings; Parseq is not supported yet",
-            hint="import the Deforum settings file that names it in parseq_manifest",
-        )
+    return "rendered_frames" in data or (isinstance(meta, dict) and "generated_by" in meta)
+
+
+def _refuse_foreign(data: dict[str, Any], source: str) -> None:
+    if is_parseq_document(data):
+        if "rendered_frames" not in data:  # as Deforum refuses it
+            raise SettingsFileError(
+                f"{source} is a Parseq document without rendered_frames, not a manifest",
+                hint="in Parseq, render the document and save the manifest it gives Deforum",
+            )
+        return  # imported onto Deforum's defaults (parseq_import.py)
     if not (_WEBUI_KEYS | _DEFORUM_KEYS) & data.keys():
         shown = ", ".join(list(data)[:5])
         raise SettingsFileError(

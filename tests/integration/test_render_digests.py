@@ -9,13 +9,14 @@ its decoded pixels, so a single changed level fails, while a PNG encoder that pa
 pixels differently does not.
 
 The renders run with numerics pinned (tests/reproducible/reproducible_numerics.py, loaded by
-conftest.py) and with the package versions of .ci/constraints.txt, which .ci/setup installs:
-the digests are those of CI's machine, where they are recorded. Another CPU can still differ
-in the last bits of a float, which the diffusion then carries into the pictures; measured on
-2026-12-04, an Intel Xeon (Sapphire Rapids) differs from the AMD EPYC of the earlier record in
-every img2img frame and in the PNG bytes of the 512 px test pattern. Run with
-DEFORUM_RECORD_DIGESTS=1 to record the digests anew; do that only for a change that is meant to
-alter the pictures, and say so in the commit.
+conftest.py) and with the package versions of .ci/constraints.txt, which .ci/setup installs.
+A CPU of another maker still differs in the last bits of a float, which the renders carry
+into the pictures: measured on 2026-12-04 and again on 2026-12-07, an Intel Xeon (Sapphire
+Rapids) and an AMD EPYC differ in every img2img frame and in the 2D motion preview. So the
+digests are recorded per CPU maker (machine_kind(): the vendor of /proc/cpuinfo and the
+architecture), one set for each kind CI runs on, and a render is compared with its own kind's.
+Run with DEFORUM_RECORD_DIGESTS=1 to record this machine's kind anew; do that only for a
+change that is meant to alter the pictures (on every kind), and say so in the commit.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import subprocess
 import sys
 from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +85,33 @@ def run_digests(folder: Path) -> dict[str, str]:
     return {path.name: pixels_digest(path) for path in files}
 
 
+def machine_kind() -> str:
+    """What the digests are recorded by: the CPU's maker and the architecture."""
+    vendor = "unknown vendor"
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("vendor_id"):
+                vendor = line.split(":", 1)[1].strip()
+                break
+    return f"{vendor} {platform.machine()}"
+
+
 def check(name: str, found: Mapping[str, str]) -> None:
-    """Compare with the recorded digests (or record them when DEFORUM_RECORD_DIGESTS=1)."""
-    recorded = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.is_file() else {}
+    """Compare with this machine kind's recorded digests (or record them when
+    DEFORUM_RECORD_DIGESTS=1)."""
+    every_kind = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.is_file() else {}
+    kind = machine_kind()
+    recorded = every_kind.setdefault(kind, {})
     if RECORD:
         recorded[name] = dict(found)
         GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        GOLDEN.write_text(json.dumps(every_kind, indent=1, sort_keys=True) + "\n",
+                          encoding="utf-8")  # fmt: skip
         return
-    assert name in recorded, f"no digests recorded for {name}; see the module docstring"
+    assert name in recorded, (
+        f"no digests recorded for {name} on a {kind} machine (recorded for: "
+        f"{', '.join(sorted(every_kind))}); see the module docstring"
+    )
     expected = recorded[name]
     assert list(found) == list(expected), name
     changed = [file for file in expected if found[file] != expected[file]]

@@ -48,7 +48,9 @@ def test_the_widgets_are_the_parameter_tables_in_order(pack, flow_nodes, hybrid_
     for node_id in ("DeforumHybridVideo", "DeforumOpticalFlow", "DeforumRaftModel"):
         assert node_id in pack.NODE_CLASS_MAPPINGS and node_id in pack.NODE_DISPLAY_NAME_MAPPINGS
     animate = pack.NODE_CLASS_MAPPINGS["DeforumAnimate"].INPUT_TYPES()["optional"]
-    assert list(animate)[-2:] == ["hybrid", "optical_flow"]  # appended: saved workflows load
+    names = list(animate)  # appended after interpolation: saved workflows load
+    after = names.index("interpolation") + 1
+    assert names[after : after + 2] == ["hybrid", "optical_flow"]
 
 
 def defaults(node) -> dict:

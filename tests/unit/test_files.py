@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import deforum_core
 from deforum_core.errors import DeforumError, ScheduleError
@@ -98,3 +99,23 @@ def test_what_a_killed_writer_left_is_removed_and_a_live_one_kept(tmp_path):
         path.write_bytes(b"x")
     assert remove_stale_temporaries(tmp_path) == [stale]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
+
+
+def test_frames_skip_the_flush_to_disk_and_the_run_records_keep_it(tmp_path, monkeypatch):
+    """A frame is checked whole by a resume (it decodes every frame up to the last key), so
+    it is renamed into place without its own fsync; state.json, which a resume trusts, is
+    flushed before its rename."""
+    from deforum_core.render.rundir import STATE_FILE, RunDirectory, encode_png
+
+    flushed = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: flushed.append(fd) or real_fsync(fd))
+    run = RunDirectory(tmp_path)
+    run.write_png(0, encode_png(torch.zeros(8, 8, 3)))
+    assert flushed == [] and run.frame_path(0).is_file()
+    run.write_json(STATE_FILE, {"last_key_frame": 0})
+    assert len(flushed) == 1
+    atomic_write(tmp_path / "any.bin", b"data")
+    assert len(flushed) == 2
+    atomic_write(tmp_path / "quick.bin", b"data", durable=False)
+    assert len(flushed) == 2 and (tmp_path / "quick.bin").read_bytes() == b"data"

@@ -100,10 +100,19 @@ def test_a_real_settings_file_imports_and_previews(path, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("name", PARSEQ)
-def test_a_parseq_document_is_refused_with_what_it_is(name, tmp_path, capsys):
-    code, _, err = _preview(SHARED / name, tmp_path, capsys)
-    assert code == 2
-    assert f"error: settings: {name} is a Parseq document, not Deforum settings" in err
+def test_a_parseq_document_imports_onto_the_webui_defaults_and_previews(name, tmp_path, capsys):
+    """A manifest renders as sd-webui-deforum's defaults with its frames' values (their
+    values frame by frame: test_parseq_import.py)."""
+    frames = json.loads((SHARED / name).read_text(encoding="utf-8"))["rendered_frames"]
+    imported = read_settings_file(SHARED / name)
+    assert imported.dialect == "A" and imported.parseq.frames == len(frames)
+    assert imported.animation.max_frames == len(frames)
+    code, out, err = _preview(SHARED / name, tmp_path, capsys)
+    assert code == 0, err
+    (run_dir,) = (tmp_path / "out" / "deforum").iterdir()
+    assert out.startswith(f"frames: {run_dir} (6 written)")
+    report = (run_dir / "import_report.txt").read_text(encoding="utf-8")
+    assert f"taken             parseq_manifest: the Parseq document {name}: " in report
 
 
 @pytest.mark.parametrize("path", HYBRID, ids=lambda path: path.name)

@@ -24,6 +24,7 @@ const REPORT_HEIGHT = 180;
 const REPORT_HEIGHTS = { DeforumVideoInput: 36 }; // one line: the frames it selected
 const SETTINGS_FILE_TYPES = [".txt", ".json"];
 const VIDEO_FILE_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".gif"];
+const AUDIO_FILE_TYPES = [".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus", ".webm"];
 // How many widgets the motion nodes had before their camera input was appended: a node saved
 // then keeps the pinhole camera it rendered with (new nodes default to Deforum's camera).
 const WIDGETS_BEFORE_CAMERA = { DeforumMotion2D: 13, DeforumMotion3D: 18 };
@@ -150,6 +151,7 @@ const UPLOADS = {
     widget: "settings_file", types: SETTINGS_FILE_TYPES, label: "Upload settings file",
   },
   DeforumVideoInput: { widget: "video", types: VIDEO_FILE_TYPES, label: "Upload video" },
+  DeforumAudioSchedule: { widget: "audio_file", types: AUDIO_FILE_TYPES, label: "Upload audio" },
 };
 
 function takes(upload, file) {

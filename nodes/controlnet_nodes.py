@@ -1,0 +1,200 @@
+"""Deforum ControlNet: ControlNet units for Deforum Animate, chained one after another, and a
+loader of diffusers ControlNets for the diffusers backend (in ComfyUI, ComfyUI's own Load
+ControlNet Model gives the CONTROL_NET the ComfyUI backend runs)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from deforum_core.controlnet import ControlUnit
+from deforum_core.diffusion.backend import DiffusionError
+from deforum_core.settings_file.loaded import LoadedSettings
+from deforum_core.settings_file.report import ReportLine
+
+from .comfy_bridge import folder_paths_module, input_directory
+from .model_folders import model_files
+from .model_paths import typed_model_path
+from .settings_nodes import WHERE
+from .widgets import schedule_validator, widgets
+
+CATEGORY = "Deforum/controlnet"
+CONTROLNET_FOLDER = "controlnet"  # ComfyUI's own models/controlnet
+USE_PATH = "(use path)"
+UNITS_TOOLTIP = "The ControlNet units, for Deforum Animate's controlnet input."
+
+
+class DeforumControlNet:
+    """One ControlNet unit after those of `previous`, applied to every diffused frame."""
+
+    DESCRIPTION = (
+        "Adds a ControlNet to every diffused frame of Deforum Animate: its hint is the "
+        "frame's picture of a video or an IMAGE batch, one image, or (loopback) the frame "
+        "itself as prepared for diffusion, optionally turned into edges (canny) or depth. "
+        "weight, guidance_start and guidance_end are schedules; a frame at weight 0 renders "
+        "exactly as without the unit. Chain units through previous."
+    )
+    CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "controlnet",
+        "control net",
+        "canny",
+        "depth",
+        "pose",
+        "loopback",
+        "hint",
+    ]
+    FUNCTION = "build"
+    RETURN_TYPES = ("DEFORUM_CONTROLNET",)
+    RETURN_NAMES = ("controlnet",)
+    OUTPUT_TOOLTIPS = (UNITS_TOOLTIP,)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "control_net": (
+                    "CONTROL_NET",
+                    {
+                        "tooltip": "The ControlNet: from Load ControlNet Model (ComfyUI's "
+                        "diffuser), or Deforum ControlNet Loader (the diffusers backend)."
+                    },
+                ),
+                **widgets(ControlUnit),
+            },
+            "optional": {
+                "video": (
+                    "DEFORUM_VIDEO",
+                    {"tooltip": "From Deforum Video Input: the hints of hint_source video."},
+                ),
+                "images": (
+                    "IMAGE",
+                    {
+                        "tooltip": "The hints of hint_source images (one per frame) or image "
+                        "(the first, for every frame)."
+                    },
+                ),
+                "depth_model": (
+                    "DEFORUM_DEPTH_MODEL",
+                    {"tooltip": "From Deforum Depth Model, for the depth preprocessor."},
+                ),
+                "previous": (
+                    "DEFORUM_CONTROLNET",
+                    {"tooltip": "Units applied before this one (another Deforum ControlNet)."},
+                ),
+            },
+        }
+
+    VALIDATE_INPUTS = schedule_validator(ControlUnit)
+
+    def build(self, control_net, previous=None, video=None, images=None, depth_model=None,
+              **settings):  # fmt: skip
+        unit = ControlUnit(**settings, model=control_net, video=video, images=images,
+                           depth_model=depth_model)  # fmt: skip
+        return ((*(previous or ()), unit),)
+
+
+class DeforumControlNetLoader:
+    """A diffusers ControlNet from models/controlnet or a path, for the diffusers backend."""
+
+    DESCRIPTION = (
+        "Loads a ControlNet with diffusers, offline, for Deforum ControlNet on the diffusers "
+        "backend (Deforum Diffusers Loader, the command line): a diffusers folder, or a "
+        "single file from ComfyUI's models/controlnet with `config`. With ComfyUI's own "
+        "diffuser use ComfyUI's Load ControlNet Model instead."
+    )
+    CATEGORY = CATEGORY
+    SEARCH_ALIASES: ClassVar[list[str]] = [
+        "controlnet",
+        "control net",
+        "controlnet loader",
+        "diffusers",
+    ]
+    FUNCTION = "load"
+    RETURN_TYPES = ("CONTROL_NET",)
+    RETURN_NAMES = ("control_net",)
+    OUTPUT_TOOLTIPS = ("The ControlNet, for Deforum ControlNet with the diffusers backend.",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "control_net_name": (
+                    [USE_PATH, *model_files(CONTROLNET_FOLDER)],
+                    {
+                        "tooltip": f"A file in ComfyUI's models/{CONTROLNET_FOLDER}; "
+                        f"{USE_PATH} loads `path` instead."
+                    },
+                ),
+                "path": (
+                    "STRING",
+                    {
+                        "default": "",
+                        "tooltip": "A diffusers ControlNet folder or a single file, used when "
+                        f"control_net_name is {USE_PATH}.",
+                    },
+                ),
+                "config": (
+                    "STRING",
+                    {
+                        "default": "",
+                        "tooltip": "For single files: a diffusers ControlNet folder of the same "
+                        "kind whose config.json is used (nothing is downloaded).",
+                    },
+                ),
+            }
+        }
+
+    def load(self, control_net_name, path, config):
+        from deforum_core.controlnet.diffusers_control import load_controlnet
+
+        if control_net_name != USE_PATH:
+            chosen_by = "control_net_name"
+            folders = folder_paths_module()
+            source = folders.get_full_path(CONTROLNET_FOLDER, control_net_name) if folders else None
+            if not source:
+                raise DiffusionError(
+                    f"{control_net_name!r} is not in models/{CONTROLNET_FOLDER}",
+                    parameter=chosen_by,
+                    hint="pick a file from the list",
+                )
+        elif path.strip():
+            chosen_by, source = "path", typed_model_path(path, parameter="path")
+        else:
+            raise DiffusionError(
+                "no ControlNet chosen", parameter="control_net_name",
+                hint=f"pick a file, or set control_net_name to {USE_PATH} and fill in path",
+            )  # fmt: skip
+        folder = typed_model_path(config, parameter="config") if config.strip() else None
+        try:
+            return (load_controlnet(source, config=folder),)
+        except DiffusionError as error:
+            if error.parameter != "model":
+                raise
+            raise DiffusionError(error.reason, parameter=chosen_by, hint=error.hint) from None
+
+
+def file_units(
+    loaded: LoadedSettings, *, preview: bool, notes: list[ReportLine], depth_model: Any = None
+) -> tuple[ControlUnit, ...]:
+    """A settings file's ControlNet units (cn_1..cn_5) with the models of ComfyUI's
+    models/controlnet named like the file's (a unit whose model is not there is left out,
+    noted); none for a motion preview, which diffuses nothing."""
+    choices = loaded.imported.controlnet
+    if preview or not choices:
+        return ()
+    files = model_files(CONTROLNET_FOLDER)
+    built = (
+        choice.build(files, _comfy_controlnet, depth_model=depth_model,
+                     folders=[input_directory()], where=WHERE, notes=notes)
+        for choice in choices
+    )  # fmt: skip
+    return tuple(unit for unit in built if unit is not None)
+
+
+def _comfy_controlnet(name: str) -> Any:
+    """ComfyUI's CONTROL_NET of a file in models/controlnet, as Load ControlNet Model loads it."""
+    import comfy.controlnet
+
+    return comfy.controlnet.load_controlnet(
+        folder_paths_module().get_full_path(CONTROLNET_FOLDER, name)
+    )
