@@ -112,6 +112,8 @@ class BoundHybrid:
 class HybridCamera:
     """A mode's camera with the video's motion after it, and the composite on key moves."""
 
+    pure = False  # it reads the video forward only and keeps its frames
+
     def __init__(self, camera, hybrid: BoundHybrid) -> None:
         self.camera = camera
         self.hybrid = hybrid

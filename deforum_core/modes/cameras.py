@@ -46,6 +46,9 @@ class StillCamera:
     """No motion (mode None, or no motion stage): every move returns the frame."""
 
     depth_calls = 0
+    # moves depend on the frame and the indices only, and keep no state: the loop may move
+    # frames between two keys on another thread while it makes the next key
+    pure = True
 
     def move(self, frame: torch.Tensor, source: int, target: int) -> torch.Tensor:
         return frame
@@ -70,6 +73,8 @@ class Camera2D(StillCamera):
 
 
 class Camera3D(StillCamera):
+    pure = False  # it keeps the depth of the frames it moves
+
     def __init__(
         self, motion: BoundMotion3D, depth_model: DepthModel, depth_maps: Path | None = None
     ) -> None:

@@ -33,6 +33,7 @@ from ..stages import BoundColorCoherence, FrameContext, RenderInfo
 from ..video_encoding import StreamedVideo, VideoSettings
 from .budget import check_evaluation_cost, check_frame_memory, render_costs
 from .frame_writer import FrameWriter
+from .key_blocks import KeyBlocks
 from .key_diffusion import diffuse_from, diffuse_key, diffusers_by_key
 from .rundir import SETTINGS_FILE, STATE_FILE, RunDirectory, RunDirectoryError, frame_pixels
 from .settings import AnimationSettings, RenderValues
@@ -222,22 +223,41 @@ class _Loop:
             start = keys.index(previous_key) + 1
             self.written = previous_key + 1
 
-        for key in keys[start:]:
-            self.callbacks.check_cancel()
-            image = self._key_frame(key, previous, previous_key, reference)
-            if self._takes_reference(key, reference is None):
-                reference, reference_key = image, key
-            if previous is not None:
-                self._write_between(previous, previous_key, image, key)
-            self._write(key, image)
-            self._save_state(key, reference_key, complete=False)
-            previous, previous_key = image, key
-            self.camera.forget_before(key)  # frames before the last key never move again
+        with KeyBlocks(beside=self._blocks_beside()) as blocks:
+            for key in keys[start:]:
+                self.callbacks.check_cancel()
+                image = self._key_frame(key, previous, previous_key, reference)
+                if self._takes_reference(key, reference is None):
+                    reference, reference_key = image, key
+                blocks.run(self._finish_key, previous, previous_key, image, key, reference_key)
+                previous, previous_key = image, key
 
         for frame in range(previous_key + 1, self.settings.max_frames):
             self.callbacks.check_cancel()
             self._write(frame, self.camera.move(previous, previous_key, frame))
         self._save_state(previous_key, reference_key, complete=True)
+
+    def _blocks_beside(self) -> bool:
+        """Whether key blocks may run beside the loop (key_blocks.py): only a motion preview's
+        (with a diffuser, progress counts the frames written before each key's steps) with a
+        camera that keeps no state and no optical flow, so both threads share nothing."""
+        pure = getattr(self.camera, "pure", False)
+        return self.diffuser is None and self.flow is None and pure
+
+    def _finish_key(
+        self,
+        previous: torch.Tensor | None,
+        previous_key: int | None,
+        image: torch.Tensor,
+        key: int,
+        reference_key: int | None,
+    ) -> None:
+        """A key's block: the frames between the previous key and it, the key, its state."""
+        if previous is not None:
+            self._write_between(previous, previous_key, image, key)
+        self._write(key, image)
+        self._save_state(key, reference_key, complete=False)
+        self.camera.forget_before(key)  # frames before the last key never move again
 
     def _takes_reference(self, key: int, none_yet: bool) -> bool:
         """Whether this key's output becomes the colour coherence reference."""
