@@ -12,14 +12,13 @@ from deforum_core.settings_file.loaded import LoadedSettings
 from deforum_core.settings_file.report import ReportLine
 
 from .comfy_bridge import folder_paths_module, input_directory
-from .model_folders import model_files
+from .model_folders import USE_PATH, chosen_model, model_files
 from .model_paths import typed_model_path
 from .settings_nodes import WHERE
 from .widgets import schedule_validator, widgets
 
 CATEGORY = "Deforum/controlnet"
 CONTROLNET_FOLDER = "controlnet"  # ComfyUI's own models/controlnet
-USE_PATH = "(use path)"
 UNITS_TOOLTIP = "The ControlNet units, for Deforum Animate's controlnet input."
 
 
@@ -147,23 +146,11 @@ class DeforumControlNetLoader:
     def load(self, control_net_name, path, config):
         from deforum_core.controlnet.diffusers_control import load_controlnet
 
-        if control_net_name != USE_PATH:
-            chosen_by = "control_net_name"
-            folders = folder_paths_module()
-            source = folders.get_full_path(CONTROLNET_FOLDER, control_net_name) if folders else None
-            if not source:
-                raise DiffusionError(
-                    f"{control_net_name!r} is not in models/{CONTROLNET_FOLDER}",
-                    parameter=chosen_by,
-                    hint="pick a file from the list",
-                )
-        elif path.strip():
-            chosen_by, source = "path", typed_model_path(path, parameter="path")
-        else:
-            raise DiffusionError(
-                "no ControlNet chosen", parameter="control_net_name",
-                hint=f"pick a file, or set control_net_name to {USE_PATH} and fill in path",
-            )  # fmt: skip
+        chosen_by, source = chosen_model(
+            control_net_name, path, CONTROLNET_FOLDER, name_input="control_net_name",
+            nothing="no ControlNet chosen", error=DiffusionError,
+            nothing_hint=f"pick a file, or set control_net_name to {USE_PATH} and fill in path",
+        )  # fmt: skip
         folder = typed_model_path(config, parameter="config") if config.strip() else None
         try:
             return (load_controlnet(source, config=folder),)

@@ -12,14 +12,11 @@ from deforum_core.errors import DeforumError
 from deforum_core.flow import RAFT_FILES, RaftModel
 from deforum_core.stages.optical_flow import OpticalFlowStage
 
-from .comfy_bridge import folder_paths_module
-from .model_folders import model_files, register_model_folder
-from .model_paths import typed_model_path
+from .model_folders import USE_PATH, chosen_model, model_files, register_model_folder
 from .widgets import schedule_validator, widgets
 
 CATEGORY = "Deforum/stages"
 FLOW_FOLDER = "optical_flow"
-USE_PATH = "(use path)"
 RAFT_EXTENSIONS = (".pth", ".pt", ".safetensors")
 
 register_model_folder(FLOW_FOLDER, RAFT_EXTENSIONS)
@@ -60,23 +57,11 @@ class DeforumRaftModel:
         }
 
     def load(self, model_file, path):
-        if model_file != USE_PATH:
-            chosen_by = "model_file"
-            folders = folder_paths_module()
-            weights = folders.get_full_path(FLOW_FOLDER, model_file) if folders else None
-            if not weights:
-                raise DeforumError(
-                    f"{model_file!r} is not in models/{FLOW_FOLDER}",
-                    parameter=chosen_by,
-                    hint="pick a file from the list",
-                )
-        elif path.strip():
-            chosen_by, weights = "path", typed_model_path(path, parameter="path")
-        else:
-            raise DeforumError(
-                "no RAFT weights chosen", parameter="model_file",
-                hint=f"put {RAFT_FILES['large']} into models/{FLOW_FOLDER} and pick it",
-            )  # fmt: skip
+        chosen_by, weights = chosen_model(
+            model_file, path, FLOW_FOLDER, name_input="model_file",
+            nothing="no RAFT weights chosen",
+            nothing_hint=f"put {RAFT_FILES['large']} into models/{FLOW_FOLDER} and pick it",
+        )  # fmt: skip
         try:
             return (RaftModel.from_file(weights),)
         except DeforumError as error:

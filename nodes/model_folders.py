@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
+
+from deforum_core.errors import DeforumError
 
 from .comfy_bridge import folder_paths_module
+from .model_paths import typed_model_path
+
+USE_PATH = "(use path)"  # a loader's first choice: the file or folder its `path` names
 
 
 def register_model_folder(name: str, extensions: Iterable[str]) -> None:
@@ -53,3 +59,29 @@ def model_files(name: str) -> list[str]:
         return list(folders.get_filename_list(name))
     except Exception:
         return []
+
+
+def chosen_model(
+    name: str,
+    path: str,
+    folder: str,
+    *,
+    name_input: str,
+    nothing: str,
+    nothing_hint: str,
+    error: type[DeforumError] = DeforumError,
+) -> tuple[str, str | Path]:
+    """What a loader's two inputs choose: the file `name` of models/<folder>, or with
+    USE_PATH the path typed into `path` (kept inside ComfyUI's folders, model_paths.py).
+    Returns the input that chose it, for errors to name, and where it is; `nothing` and
+    `nothing_hint` are the error when neither chooses anything."""
+    if name != USE_PATH:
+        folders = folder_paths_module()
+        source = folders.get_full_path(folder, name) if folders else None
+        if not source:
+            raise error(f"{name!r} is not in models/{folder}", parameter=name_input,
+                        hint="pick a file from the list")  # fmt: skip
+        return name_input, source
+    if path.strip():
+        return "path", typed_model_path(path, parameter="path")
+    raise error(nothing, parameter=name_input, hint=nothing_hint)

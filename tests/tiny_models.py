@@ -145,10 +145,9 @@ def _spatial_transformer(prefix: str, channels: int) -> dict[str, tuple[int, ...
     return shapes
 
 
-def _unet_shapes() -> dict[str, tuple[int, ...]]:
-    """channel_mult [1], num_res_blocks [1], transformer_depth [1], no middle block."""
-    prefix = "model.diffusion_model."
-    shapes = {
+def _input_side_shapes() -> dict[str, tuple[int, ...]]:
+    """The time embedding and input blocks, which the UNet and its ControlNet share."""
+    return {
         "time_embed.0.weight": (TIME, CHANNELS),
         "time_embed.0.bias": (TIME,),
         "time_embed.2.weight": (TIME, TIME),
@@ -157,6 +156,14 @@ def _unet_shapes() -> dict[str, tuple[int, ...]]:
         "input_blocks.0.0.bias": (CHANNELS,),
         **_res_block("input_blocks.1.0.", CHANNELS, CHANNELS),
         **_spatial_transformer("input_blocks.1.1.", CHANNELS),
+    }
+
+
+def _unet_shapes() -> dict[str, tuple[int, ...]]:
+    """channel_mult [1], num_res_blocks [1], transformer_depth [1], no middle block."""
+    prefix = "model.diffusion_model."
+    shapes = {
+        **_input_side_shapes(),
         **_res_block("output_blocks.0.0.", 2 * CHANNELS, CHANNELS),
         **_spatial_transformer("output_blocks.0.1.", CHANNELS),
         **_res_block("output_blocks.1.0.", 2 * CHANNELS, CHANNELS),
@@ -272,14 +279,7 @@ def _controlnet_shapes() -> dict[str, tuple[int, ...]]:
     checkpoint's config): its input blocks, one middle ResBlock, a zero conv per input block
     and the hint encoder, 3 channels up to 320 in eight 3x3 convolutions."""
     shapes = {
-        "time_embed.0.weight": (TIME, CHANNELS),
-        "time_embed.0.bias": (TIME,),
-        "time_embed.2.weight": (TIME, TIME),
-        "time_embed.2.bias": (TIME,),
-        "input_blocks.0.0.weight": (CHANNELS, 4, 3, 3),
-        "input_blocks.0.0.bias": (CHANNELS,),
-        **_res_block("input_blocks.1.0.", CHANNELS, CHANNELS),
-        **_spatial_transformer("input_blocks.1.1.", CHANNELS),
+        **_input_side_shapes(),
         **_res_block("middle_block.0.", CHANNELS, CHANNELS),
         "middle_block_out.0.weight": (CHANNELS, CHANNELS, 1, 1),
         "middle_block_out.0.bias": (CHANNELS,),
