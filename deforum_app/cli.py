@@ -89,6 +89,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input", type=Path, default=Path("."),
                      help="folder of the files the settings name (else: next to it)")  # fmt: skip
     run.add_argument("--out", type=Path, default=Path("output"), help="output folder")
+    run.add_argument("--controlnet", type=Path, default=Path("models/controlnet"),
+                     help="folder of diffusers ControlNet folders for the file's cn_1..cn_5 "
+                     "units, named like their models (default models/controlnet)")  # fmt: skip
 
     settings = commands.add_parser("settings", help="print how a Deforum settings file imports")
     settings.add_argument("settings", type=Path, help="a Deforum settings file")
@@ -177,7 +180,7 @@ def _run_settings_file(arguments: argparse.Namespace) -> None:
     request = RunRequest(
         arguments.settings, arguments.out, arguments.input, preview=arguments.preview,
         model=arguments.model, depth=arguments.depth, max_frames=arguments.max_frames,
-        size=arguments.size,
+        size=arguments.size, controlnet=arguments.controlnet,
     )  # fmt: skip
     try:  # the same labelled bars as `render`
         outcome = run_settings_file(request, log=lambda line: print(line, file=sys.stderr),

@@ -4,17 +4,21 @@ The file is imported (deforum_core.settings_file), the files it names are found 
 input folder or next to it, and the animation renders with the diffusers backend from
 `--model`, or as a motion preview of the init image (or a test pattern) with `--preview` or
 the file's own motion_preview_mode. A 3D preview without depth weights moves through flat
-depth, and says so. The frames, settings.json, the import report and the video go into a new
-run folder under `<out>/deforum/`; the videos are encoded as the frames are written, so they
-are finished with the last frame (encoded from the frames afterwards if that failed).
+depth, and says so. The file's enabled ControlNet units (cn_1..cn_5) render with the diffusers
+ControlNet folders of `--controlnet` (models/controlnet) named like their models. The frames,
+settings.json, the import report and the video go into a new run folder under
+`<out>/deforum/`; the videos are encoded as the frames are written, so they are finished with
+the last frame (encoded from the frames afterwards if that failed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
+from deforum_core.controlnet import ControlUnit
 from deforum_core.depth import DepthEstimator
 from deforum_core.render import RenderCallbacks, RunDirectory, render_animation
 from deforum_core.render.run_folders import reserve_run_folder
@@ -24,10 +28,12 @@ from deforum_core.settings_file import (
     read_settings_file,
 )
 from deforum_core.settings_file.loaded import LoadedSettings
-from deforum_core.settings_file.report import DEFAULTED, ReportLine, write_report
+from deforum_core.settings_file.report import DEFAULTED, IGNORED, ReportLine, write_report
 from deforum_core.video_encoding import VideoSettings, encode_video
 
 RUNS_FOLDER = "deforum"
+CONTROLNET_FOLDER = Path("models") / "controlnet"  # as the headless twins' model paths
+INPUT_WHERE = "the input folder or the settings file's folder"
 
 # progress(done, total, label): "frames" while the render runs, "encoding" per video
 Progress = Callable[[int, int, str], None]
@@ -45,6 +51,7 @@ class RunRequest:
     depth: Path | None = None
     max_frames: int | None = None
     size: tuple[int, int] | None = None
+    controlnet: Path = CONTROLNET_FOLDER  # diffusers ControlNet folders, for cn_1..cn_5
 
 
 @dataclass(frozen=True)
@@ -65,10 +72,8 @@ def run_settings_file(
     """Import, check and render the settings file; log(line) tells what is going on and
     progress(done, total, label) how far the render and the encoding are."""
     imported = read_settings_file(request.settings)
-    folders = [request.input, request.settings.parent]
-    where = "the input folder or the settings file's folder"
-    loaded = LoadedSettings.load(imported, folders, where, max_frames=request.max_frames,
-                                 size=request.size)  # fmt: skip
+    loaded = LoadedSettings.load(imported, _input_folders(request), INPUT_WHERE,
+                                 max_frames=request.max_frames, size=request.size)  # fmt: skip
     imported = loaded.imported
     preview = request.preview or imported.motion_preview
     extra: list[ReportLine] = []
@@ -80,6 +85,8 @@ def run_settings_file(
     depth_model = loaded.depth_model(given_depth, preview=preview, notes=extra)
     diffuser = None if preview else _diffuser(imported, request)
     stages = loaded.stages(depth_model, extra)
+    units = _controlnet_units(loaded, request, depth_model, preview=preview, notes=extra)
+    stages = replace(stages, controlnet=units)
     report = (*imported.report, *extra)
     for line in (*extra, *_worth_saying(imported.report)):
         log(f"  {line}")
@@ -101,6 +108,72 @@ def run_settings_file(
                      on_frame=lambda done, total: progress(done, total, "encoding"))  # fmt: skip
     outputs = tuple(video.output for video in videos)
     return RunOutcome(result.run_dir, result.frames_written, outputs, report)
+
+
+def _input_folders(request: RunRequest) -> list[Path]:
+    """Where the files a settings file names are looked up, in this order."""
+    return [request.input, request.settings.parent]
+
+
+def _controlnet_units(
+    loaded: LoadedSettings,
+    request: RunRequest,
+    depth_model: object,
+    *,
+    preview: bool,
+    notes: list[ReportLine],
+) -> tuple[ControlUnit, ...]:
+    """The file's enabled ControlNet units, each with the diffusers ControlNet folder of
+    request.controlnet named like its model; none for a motion preview, which diffuses
+    nothing. A unit whose model is missing, or is a single file (which diffusers cannot
+    load offline without a config folder the settings file does not name), is left out with
+    a line in `notes`, as Deforum Animate leaves out one missing from models/controlnet."""
+    choices = loaded.imported.controlnet
+    if preview or not choices:
+        return ()
+    root = request.controlnet
+    folders, single_files = _controlnet_models(root)
+    units = []
+    for choice in choices:
+        single = choice.model_file(single_files)
+        if choice.model_file(folders) is None and single is not None:
+            notes.append(ReportLine(choice.unit, IGNORED, f"{single} in {root} is a single "
+                                    "file: the command line loads diffusers ControlNet "
+                                    "folders (config.json and weights): the unit is left "
+                                    "out"))  # fmt: skip
+            continue
+        load = partial(_load_controlnet, root, key=f"{choice.unit}_model")
+        unit = choice.build(folders, load, depth_model=depth_model,
+                            folders=_input_folders(request), where=INPUT_WHERE,
+                            notes=notes)  # fmt: skip
+        if unit is not None:
+            units.append(unit)
+    return tuple(units)
+
+
+def _load_controlnet(root: Path, name: str, *, key: str) -> object:
+    """The diffusers ControlNet folder root/name; a failure names the settings key."""
+    from deforum_core.controlnet.diffusers_control import load_controlnet
+    from deforum_core.diffusion import DiffusionError
+
+    try:
+        return load_controlnet(root / name)
+    except DiffusionError as error:
+        raise SettingsFileError(error.reason, parameter=key, hint=error.hint) from None
+
+
+def _controlnet_models(root: Path) -> tuple[list[str], list[str]]:
+    """The diffusers ControlNet folders (with a config.json) and the single weight files
+    under root, as names relative to it; none when root is not a folder."""
+    from deforum_core.diffusion.pipeline_files import CHECKPOINT_SUFFIXES
+
+    if not root.is_dir():
+        return [], []
+    folders = sorted(p.parent for p in root.rglob("config.json") if p.parent != root)
+    files = (p for p in root.rglob("*") if p.suffix.lower() in CHECKPOINT_SUFFIXES
+             and p.is_file() and not any(f in p.parents for f in folders))  # fmt: skip
+    return ([f.relative_to(root).as_posix() for f in folders],
+            sorted(p.relative_to(root).as_posix() for p in files))  # fmt: skip
 
 
 def _worth_saying(report: tuple[ReportLine, ...]) -> list[ReportLine]:

@@ -19,7 +19,13 @@ from typing import Any
 from deforum_core.errors import DeforumError
 
 INIT_NODE = "__init_image__"
-DIFFUSION_NODES = ("DeforumDiffusersLoader", "DeforumDiffuser")
+# dropped from a motion preview, which diffuses nothing (so needs none of their weights)
+DIFFUSION_NODES = (
+    "DeforumDiffusersLoader",
+    "DeforumDiffuser",
+    "DeforumControlNetLoader",
+    "DeforumControlNet",
+)
 _WIDGET_TYPES = {"INT": (int,), "FLOAT": (int, float), "STRING": (str,), "BOOLEAN": (bool,)}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from deforum_core.controlnet import ControlUnit
+from deforum_core.controlnet.diffusers_control import DiffusersControlNet
 from deforum_core.diffusion.backend import DiffusionError
 from deforum_core.settings_file.loaded import LoadedSettings
 from deforum_core.settings_file.report import ReportLine
@@ -111,7 +112,10 @@ class DeforumControlNetLoader:
     FUNCTION = "load"
     RETURN_TYPES = ("CONTROL_NET",)
     RETURN_NAMES = ("control_net",)
-    OUTPUT_TOOLTIPS = ("The ControlNet, for Deforum ControlNet with the diffusers backend.",)
+    OUTPUT_TOOLTIPS = (
+        "The ControlNet, for Deforum ControlNet with the diffusers backend (ComfyUI's own "
+        "Apply ControlNet cannot run it: use Load ControlNet Model there).",
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -153,11 +157,28 @@ class DeforumControlNetLoader:
         )  # fmt: skip
         folder = typed_model_path(config, parameter="config") if config.strip() else None
         try:
-            return (load_controlnet(source, config=folder),)
+            loaded = load_controlnet(source, config=folder)
         except DiffusionError as error:
             if error.parameter != "model":
                 raise
             raise DiffusionError(error.reason, parameter=chosen_by, hint=error.hint) from None
+        return (LoadedControlNet(loaded.model, loaded.source),)
+
+
+class LoadedControlNet(DiffusersControlNet):
+    """Deforum ControlNet Loader's CONTROL_NET. ComfyUI lets it be linked into its own
+    ControlNet nodes (Apply ControlNet and others), which begin by copying the CONTROL_NET
+    and would fail on a diffusers model with an AttributeError; that copy is refused here
+    with words that say which loader those nodes need."""
+
+    def copy(self) -> None:
+        raise DiffusionError(
+            "this ControlNet comes from Deforum ControlNet Loader (a diffusers model), which "
+            "only Deforum ControlNet runs, with the diffusers backend",
+            parameter="control_net",
+            hint="for ComfyUI's Apply ControlNet (and Deforum Diffuser) load the ControlNet "
+            "with ComfyUI's Load ControlNet Model",
+        )
 
 
 def file_units(

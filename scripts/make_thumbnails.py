@@ -10,8 +10,11 @@ start to the end of the run, make a 2x2 picture. Depth comes from flat depth (no
 ship with the pack), a video input from the test pattern panning (for hybrid video, whose
 preview is that clip carried along its own optical flow and composited into itself, panning
 half as fast: at the full pace each cadence key lies about one cell of the pattern's grid
-further on, and DIS flow follows the grid to the wrong cell); the schedules workflow,
-which has no twin, shows its schedule plot and prompt schedule. A preview cannot show prompts:
+further on, and DIS flow follows the grid to the wrong cell), a sound from a click track at 120
+bpm (the audio workflow's zoom pulsing on each click); the schedules workflow,
+which has no twin, shows its schedule plot and prompt schedule. A preview leaves a ControlNet out
+(it diffuses nothing), so the right half of each frame shows a canny unit's hint instead:
+the frame's edges, white on black, as the ControlNet would get them. A preview cannot show prompts:
 stills (mode None) are captioned with each frame's prompt, and an Interpolation morph (whose
 preview is its init picture, here the test pattern, moved only by a Motion 2D) with each
 frame's mix of the two prompts it lies between, as the engine places them.
@@ -50,6 +53,8 @@ CLIP_FRAMES = 24
 MAX_FRAMES = {"deforum_3d": 13}
 # How far the clip pans over its frames, in tile widths, where the workflow's own pace differs.
 CLIP_PAN = {"deforum_hybrid": 0.5}
+BEAT_BPM = 120
+BEAT_SECONDS = 10.0  # longer than the audio workflow's 120 frames at 15 fps
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -124,6 +129,28 @@ def write_clip(
         container.mux(stream.encode())
 
 
+def write_beat(
+    path: Path, bpm: float = BEAT_BPM, seconds: float = BEAT_SECONDS, rate: int = 44100
+) -> None:
+    """A click track as a 16-bit mono WAV: a 10 ms burst of 2 kHz, dying away in about 2 ms,
+    on every beat from time 0 and silence between: the sound an audio workflow follows."""
+    import wave
+
+    import numpy as np
+
+    samples = np.zeros(int(rate * seconds))
+    time = np.arange(int(0.01 * rate)) / rate
+    click = np.sin(2 * np.pi * 2000 * time) * np.exp(-time / 0.002) * 20000
+    for start in (round(beat * 60 / bpm * rate) for beat in range(int(seconds * bpm / 60))):
+        piece = samples[start : start + len(click)]
+        piece += click[: len(piece)]
+    with wave.open(str(path), "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(rate)
+        sound.writeframes(samples.astype("<i2").tobytes())
+
+
 def _small_preview(name: str) -> tuple[dict[str, dict[str, Any]], dict[str, tuple]]:
     """The twin as a motion preview at TILE px (and MAX_FRAMES), with the presets it needs:
     the test pattern as init image and flat depth in place of each depth model."""
@@ -155,12 +182,15 @@ def render_twin(name: str, scratch: Path) -> Image.Image:
         for node in workflow.values():
             if node["class_type"] == "DeforumVideoInput":
                 write_clip(folder / "input" / node["inputs"]["video"], pan=CLIP_PAN.get(name, 1.0))
+            elif node["class_type"] == "DeforumAudioSchedule":
+                write_beat(folder / "input" / node["inputs"]["audio_file"])
         reports = runner.run_workflow(workflow, deforum_comfy.NODE_CLASS_MAPPINGS, preset=preset)
         (run_dir,) = [d for report in reports.values() for d in report.get("run_dir", [])]
         frames = sorted((folder / "output" / run_dir).glob("frame_*.png"))
         prompts = [r["prompts"] for r in reports.values() if "prompts" in r]
         modes = {n["inputs"].get("animation_mode") for n in workflow.values()}
         morph = _morph_labels(workflow) if "Interpolation" in modes else None
+        hints = _canny_hints(name)
         tiles = []
         for index in spread(len(frames)):
             with Image.open(frames[index]) as frame:
@@ -169,8 +199,38 @@ def render_twin(name: str, scratch: Path) -> Image.Image:
                     label = morph(index)
                 elif "None" in modes and prompts:
                     label = _prompt_at(prompts[0], index)
-                tiles.append((frame.convert("RGB"), label))
+                picture = frame.convert("RGB")
+                if hints is not None:
+                    picture, label = hints(picture), f"{label} | its canny hint"
+                tiles.append((picture, label))
     return grid(tiles)
+
+
+def _canny_hints(name: str) -> Any:
+    """For a twin with a canny Deforum ControlNet: picture -> the picture with its right half
+    the unit's hint (its Canny edges, white on black); None for other twins."""
+    from deforum_app import workflow_runner as runner
+
+    twin = runner.read_workflow(WORKFLOWS / "headless" / f"{name}.json")
+    units = [node["inputs"] for node in twin.values() if node["class_type"] == "DeforumControlNet"
+             and node["inputs"]["preprocessor"] == "canny"]  # fmt: skip
+    if not units:
+        return None
+    import numpy as np
+    import torch
+
+    from deforum_core.controlnet.preprocess import canny_edges
+
+    low, high = units[0]["canny_low"], units[0]["canny_high"]
+
+    def overlay(picture: Image.Image) -> Image.Image:
+        pixels = np.asarray(picture).copy()
+        edges = canny_edges(torch.from_numpy(pixels)[None].float() / 255, low, high)
+        half = pixels.shape[1] // 2
+        pixels[:, half:] = (edges[0, :, half:] * 255).round().byte().numpy()
+        return Image.fromarray(pixels)
+
+    return overlay
 
 
 def _morph_labels(workflow: dict[str, dict[str, Any]]) -> Any:

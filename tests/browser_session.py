@@ -78,8 +78,15 @@ _LOAD_WORKFLOW = """async (workflow) => {
 def graph_essentials(workflow: dict[str, Any]) -> dict[str, Any]:
     """What a saved UI workflow means, apart from how a frontend writes it out (the late-2025
     one adds a workflow id and renderer version, writes sizes as floats and lists every widget
-    as an unlinked input slot): every node's type, mode, widget values, linked inputs and
-    output links, and the links themselves."""
+    as an unlinked input slot, so a link into a widget converted to an input lands on another
+    slot index): every node's type, mode, widget values, linked inputs and output links, and
+    the links themselves, each to its input by name."""
+    into = {
+        slot["link"]: slot["name"]
+        for node in workflow["nodes"]
+        for slot in node.get("inputs", [])
+        if slot.get("link") is not None
+    }
     nodes = {
         str(node["id"]): {
             "type": node["type"],
@@ -96,7 +103,8 @@ def graph_essentials(workflow: dict[str, Any]) -> dict[str, Any]:
         }
         for node in workflow["nodes"]
     }
-    return {"nodes": nodes, "links": sorted(tuple(link[:6]) for link in workflow["links"])}
+    links = sorted((*link[:4], into.get(link[0]), link[5]) for link in workflow["links"])
+    return {"nodes": nodes, "links": links}
 
 
 def api_prompt(queued: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,8 @@ WORKFLOWS = [
     "deforum_video_input",
     "deforum_interpolation",
     "deforum_hybrid",
+    "deforum_audio",
+    "deforum_controlnet",
 ]
 PREVIEW_FRAMES = 6
 

@@ -104,6 +104,60 @@ def test_typing_a_schedule_draws_its_curve_and_a_typo_shows_at_the_widget(
             assert session.console_errors() == [] and session.page_errors == []
 
 
+LINKED_STATE = """(id) => {
+    const parts = window.app.graph.getNodeById(id).deforumScheduleEditor.parts;
+    return {
+        picked: parts.picker.value, summary: parts.summary.textContent, text: parts.text.value,
+        readOnly: parts.text.readOnly, placeholder: parts.text.placeholder,
+        curve: parts.curve.style.display,
+    };
+}"""
+
+UNLINK_ZOOM = """(id) => {
+    const node = window.app.graph.getNodeById(id);
+    node.disconnectInput(node.findInputSlot("zoom"));
+}"""
+
+LINK_ZOOM = """([id, audioId]) => {
+    const node = window.app.graph.getNodeById(id);
+    window.app.graph.getNodeById(audioId).connect(0, node, node.findInputSlot("zoom"));
+}"""
+
+
+def test_a_schedule_linked_to_the_audio_node_says_so_instead_of_a_stale_curve(
+    comfyui_server: ComfyServer, tmp_path: Path
+) -> None:
+    """In deforum_audio.json Motion 2D's zoom comes from Deforum Audio Schedule: the editor
+    opens on it, names the node it follows and draws no curve of the widget's own text (not
+    what renders); unlinked, it shows that text and its curve, linked again, the link."""
+    workflow = load_workflow(REPO_ROOT / "workflows" / "deforum_audio.json")
+    motion = node_of(workflow, "DeforumMotion2D")["id"]
+    audio = node_of(workflow, "DeforumAudioSchedule")["id"]
+    follows = {
+        "picked": "zoom", "summary": "follows Deforum Audio Schedule", "text": "",
+        "readOnly": True, "placeholder": "zoom comes from Deforum Audio Schedule when the "
+        "prompt runs", "curve": "none",
+    }  # fmt: skip
+    for renderer in renderers(comfyui_server):
+        with page_with(comfyui_server, renderer, tmp_path) as session:
+            session.load_workflow(workflow)
+            session.page.keyboard.press("Escape")  # the missing-model dialog of the 2025 page
+            editor_state(session, motion, "follows")
+            assert session.page.evaluate(LINKED_STATE, motion) == follows
+
+            session.page.evaluate(UNLINK_ZOOM, motion)
+            unlinked = editor_state(session, motion, "120 frames")
+            assert (unlinked["picked"], unlinked["text"]) == ("zoom", "0:(1.0)")
+            assert unlinked["summary"] == "120 frames: 1 → 1 (min 1, max 1)"
+            assert unlinked["curvePixels"] > 0
+            assert not session.page.evaluate(LINKED_STATE, motion)["readOnly"]
+
+            session.page.evaluate(LINK_ZOOM, [motion, audio])
+            editor_state(session, motion, "follows")
+            assert session.page.evaluate(LINKED_STATE, motion) == follows
+            assert session.console_errors() == [] and session.page_errors == []
+
+
 def test_shipped_workflows_open_with_no_two_nodes_overlapping(
     comfyui_server: ComfyServer, tmp_path: Path
 ) -> None:

@@ -227,7 +227,14 @@ def test_interrupt_stops_within_a_frame_and_resume_completes_the_run(
 
 
 @pytest.mark.parametrize(
-    "name", ["deforum_2d", "deforum_still", "deforum_settings_file", "deforum_video_input"]
+    "name",
+    [
+        "deforum_2d",
+        "deforum_still",
+        "deforum_settings_file",
+        "deforum_video_input",
+        "deforum_audio",
+    ],
 )
 def test_workflows_match_their_headless_twins(name: str, object_info: dict) -> None:
     """The UI workflow renders what its headless twin renders; only the model loader (the

@@ -81,8 +81,9 @@ def test_the_template_browser_shows_each_card_with_its_picture(
     workflow with its thumbnail loaded, and nothing goes to the console."""
     if not serves_templates(comfyui_server):
         return  # the March-2024 page has no template browser (see the routes above)
+    # a page tall enough for every card: the late-2025 browser draws only the cards in view
     with comfy_page(comfyui_server.base_url, tmp_path, generation=comfyui_server.generation.name,
-                    timeout_ms=60_000, viewport=(1600, 1000)) as session:  # fmt: skip
+                    timeout_ms=60_000, viewport=(1600, 1600)) as session:  # fmt: skip
         page = session.page
         page.evaluate("() => app.extensionManager.command.execute('Comfy.BrowseTemplates')")
         page.get_by_text(PACK_FOLDER_NAME, exact=True).first.click()

@@ -180,3 +180,73 @@ def test_a_video_input_file_takes_the_init_videos_sound_track_when_asked(tmp_pat
     with av.open(str(only_run_folder(tmp_path / "out") / "deforum.mp4")) as video:
         assert [stream.type for stream in video.streams] == ["video", "audio"]
         assert video.streams.video[0].frames == 6  # every other frame of 12
+
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "deforum_settings"
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/deforum_settings absent")
+
+
+def save_tiny_controlnet(tiny_model: Path, folder: Path) -> None:
+    """A diffusers ControlNet for the tiny model's UNet, its output convolutions given seeded
+    random weights (fresh ones are zero and would add nothing)."""
+    import torch
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    unet = UNet2DConditionModel.from_pretrained(tiny_model / "unet")
+    model = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 16))
+    generator = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for conv in [*model.controlnet_down_blocks, model.controlnet_mid_block]:
+            conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * 0.3)
+    model.save_pretrained(folder)
+
+
+@needs_shared
+def test_a_files_controlnet_units_render_with_the_folders_named_like_their_models(
+    tmp_path, capsys, tiny_model
+):
+    """cn_1 (tile, hinted by the clip) finds its diffusers folder and changes every frame;
+    cn_2's model is a single file and cn_3's is absent: both are left out, and say so."""
+    from clips import write_clip
+
+    (tmp_path / "in").mkdir()
+    clip = tmp_path / "in" / "kannama.mp4"  # every cn_N_vid_path, and the soundtrack
+    write_clip(clip, frames=4, size=(64, 64), sound=True)
+    models = tmp_path / "controlnet"
+    save_tiny_controlnet(tiny_model, models / "sd15" / "control_v11f1e_sd15_tile")
+    (models / "control_v11e_sd15_ip2p.safetensors").write_bytes(b"a single file")
+    arguments = [str(SHARED / "A_v09_user_astinastin_2d_hybrid_cn.txt"), "--model",
+                 str(tiny_model), "--max-frames", "4", "--size", "64x64", "--input",
+                 str(tmp_path / "in")]  # fmt: skip
+    code, _, err = run(capsys, *arguments, "--controlnet", str(models), "--out",
+                       str(tmp_path / "cn"))  # fmt: skip
+    assert code == 0, err
+    folder = only_run_folder(tmp_path / "cn")
+    settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+    (unit,) = settings["stages"]["controlnet"]
+    assert unit["model"]["type"] == "diffusers"
+    assert unit["model"]["file"] == "control_v11f1e_sd15_tile"
+    assert (unit["hint_source"], unit["weight"], unit["control_mode"]) == (
+        "video", "0:(0.7)", "controlnet",
+    )  # fmt: skip
+    assert unit["video"]["file"] == "kannama.mp4"
+    left_out = [
+        f"ignored           cn_2: control_v11e_sd15_ip2p.safetensors in {models} is a single "
+        "file: the command line loads diffusers ControlNet folders (config.json and weights): "
+        "the unit is left out",
+        "ignored           cn_3: no file in models/controlnet matches control_v11p_sd15_openpose "
+        "[cab727d4]: the unit is left out",
+    ]
+    report = (folder / "import_report.txt").read_text(encoding="utf-8").splitlines()
+    assert all(line in report for line in left_out) and all(line in err for line in left_out)
+
+    code, _, err = run(capsys, *arguments, "--controlnet", str(tmp_path / "absent"), "--out",
+                       str(tmp_path / "plain"))  # fmt: skip
+    assert code == 0, err
+    plain = only_run_folder(tmp_path / "plain")
+    assert "controlnet" not in json.loads((plain / "settings.json").read_text("utf-8"))["stages"]
+    assert "cn_1: no file in models/controlnet matches control_v11f1e_sd15_tile" in err
+    with_units, without = RunDirectory(folder), RunDirectory(plain)
+    for index in range(4):  # the clip is every key's hint, frame 0's too
+        difference = (with_units.read_frame(index) - without.read_frame(index)).abs()
+        assert difference.max() > 0.1, index

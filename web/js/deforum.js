@@ -4,7 +4,7 @@ import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
 import {
   SCHEDULE_EDITOR, attachScheduleEditor, refreshScheduleEditors, reloadScheduleEditor,
-  errorLine, onWidgetChange, renderContext, scheduleInputs,
+  errorLine, onWidgetChange, renderContext, scheduleInputs, showSchedule,
 } from "./schedule_editor.js";
 
 const EXTENSION_NAME = "deforum.comfy";
@@ -379,6 +379,14 @@ function addScheduleEditor(nodeType, names) {
   nodeType.prototype.onConfigure = function () {
     onConfigure?.apply(this, arguments);
     reloadScheduleEditor(this, names);
+  };
+  // A schedule linked to another node (Deforum Audio Schedule) or unlinked again.
+  const onConnectionsChange = nodeType.prototype.onConnectionsChange;
+  nodeType.prototype.onConnectionsChange = function (side, slot) {
+    const result = onConnectionsChange?.apply(this, arguments);
+    const name = side === (window.LiteGraph?.INPUT ?? 1) ? this.inputs?.[slot]?.name : null;
+    if (names.includes(name)) showSchedule(this, name);
+    return result;
   };
 }
 

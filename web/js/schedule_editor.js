@@ -61,6 +61,19 @@ export function renderContext(node) {
   };
 }
 
+// The title of the node a schedule input is linked to (Deforum Audio Schedule, ...), whose
+// schedule is known only when the prompt runs; null when the widget holds the schedule (no
+// link, or a PrimitiveNode, which writes its value into the widget).
+function linkedFrom(node, name) {
+  const link = node.inputs?.find((slot) => slot.name === name)?.link;
+  if (link === null || link === undefined) return null;
+  const graph = node.graph ?? window.app?.graph;
+  const info = graph?.links?.[link] ?? graph?.links?.get?.(link);
+  const source = graph?.getNodeById(info?.origin_id);
+  if (source?.type === "PrimitiveNode") return null;
+  return source?.title ?? "a linked node"; // not made yet while the graph loads
+}
+
 function requestFor(node, name) {
   const text = widgetNamed(node, name)?.value;
   const ownName = widgetNamed(node, "name")?.value;
@@ -210,8 +223,24 @@ function showAnswer(node, parts, answer, text) {
   drawCurve(parts.curve, values, state.shown.keys);
 }
 
+// A linked schedule: no curve (the widget's own text is not what renders), the link named.
+function showLinked(node, parts, source) {
+  const state = node.deforumScheduleEditor;
+  state.shown = { linked: source };
+  parts.error.style.display = "none";
+  parts.curve.style.display = "none";
+  parts.summary.textContent = `follows ${source}`;
+  parts.text.placeholder = `${state.current} comes from ${source} when the prompt runs`;
+  node.deforumSummary = parts.summary.textContent;
+}
+
 async function ask(node, parts) {
   const state = node.deforumScheduleEditor;
+  const source = linkedFrom(node, state.current);
+  if (source !== null) {
+    showLinked(node, parts, source);
+    return;
+  }
   const request = requestFor(node, state.current);
   if (typeof request.text !== "string") return; // a linked text: known only when it runs
   const asked = (state.asked = (state.asked ?? 0) + 1);
@@ -239,7 +268,13 @@ function select(node, parts, name) {
   state.current = name;
   parts.picker.value = name;
   const value = widgetNamed(node, name)?.value;
-  if (document.activeElement !== parts.text) parts.text.value = typeof value === "string" ? value : "";
+  const linked = linkedFrom(node, name) !== null;
+  parts.text.readOnly = linked;
+  parts.text.placeholder = "";
+  if (linked) parts.text.value = "";
+  else if (document.activeElement !== parts.text) {
+    parts.text.value = typeof value === "string" ? value : "";
+  }
   refresh(node, parts);
 }
 
@@ -267,13 +302,20 @@ export function attachScheduleEditor(node, names, addDisplay) {
   select(node, parts, firstWorthShowing(node, names));
 }
 
-// The schedule to open the editor on: the first that moves (more than one key, or math).
+// The schedule to open the editor on: the first linked to another node, else the first that
+// moves (more than one key, or math).
 function firstWorthShowing(node, names) {
   const moving = (name) => {
     const text = widgetNamed(node, name)?.value;
     return typeof text === "string" && !/^\s*0\s*:\s*\(\s*[-+.\d]+\s*\)\s*$/.test(text);
   };
-  return names.find(moving) ?? names[0];
+  return names.find((name) => linkedFrom(node, name) !== null) ?? names.find(moving) ?? names[0];
+}
+
+// Show the named schedule in the editor: a link into it was made or removed.
+export function showSchedule(node, name) {
+  const state = node.deforumScheduleEditor;
+  if (state) select(node, state.parts, name);
 }
 
 // Show the editor's schedule again (after the workflow's values were loaded into the node).
