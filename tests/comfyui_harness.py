@@ -845,3 +845,26 @@ def links_by_type(prompt: Mapping[str, Any]) -> set[tuple[str, str, str]]:
         for name, value in node["inputs"].items()
         if isinstance(value, list)
     }
+
+
+# What a headless twin has instead of a UI workflow's ComfyUI loaders, as links: the pack's
+# diffusers loader where ComfyUI's checkpoint loader feeds Deforum Diffuser, and its ControlNet
+# loader where ComfyUI's loads the ControlNet file.
+_TWIN_LOADERS = {
+    ("DeforumAnimate", "diffuser", "DeforumDiffusersLoader"):
+        ("DeforumAnimate", "diffuser", "DeforumDiffuser"),
+    ("DeforumControlNet", "control_net", "DeforumControlNetLoader"):
+        ("DeforumControlNet", "control_net", "ControlNetLoader"),
+}  # fmt: skip
+_COMFY_ONLY = frozenset({"CheckpointLoaderSimple", "PreviewImage"})
+
+
+def comparable_links(
+    prompt: Mapping[str, Any], twin: Mapping[str, Any]
+) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
+    """The links of a UI workflow's prompt and of its headless twin, made comparable: the
+    twin's loaders named as the UI nodes they stand for, and the UI's links to and from nodes
+    only ComfyUI has (its checkpoint loader, the preview) left out."""
+    ui_links = {link for link in links_by_type(prompt) if not _COMFY_ONLY & {link[0], link[2]}}
+    twin_links = {_TWIN_LOADERS.get(link, link) for link in links_by_type(twin)}
+    return ui_links, twin_links

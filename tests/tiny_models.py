@@ -311,3 +311,19 @@ def write_tiny_controlnet(path: Path, seed: int = 0) -> Path:
     save_file(state, str(partial))
     os.replace(partial, path)
     return path
+
+
+def tiny_diffusers_controlnet(unet: Any, seed: int = 7) -> Any:
+    """A diffusers ControlNet for the tiny UNet, its output convolutions given seeded random
+    weights (a trained ControlNet's are not zero; fresh ones would add nothing)."""
+    from diffusers import ControlNetModel
+
+    model = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 16))
+    generator = torch.Generator().manual_seed(seed)
+    outputs = [*model.controlnet_down_blocks, model.controlnet_mid_block,
+               model.controlnet_cond_embedding.conv_out]  # fmt: skip
+    with torch.no_grad():
+        for conv in outputs:
+            conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * 0.3)
+            conv.bias.copy_(torch.randn(conv.bias.shape, generator=generator) * 0.1)
+    return model

@@ -22,6 +22,7 @@ import pytest
 from comfyui_harness import (
     REPO_ROOT,
     ComfyServer,
+    comparable_links,
     links_by_type,
     load_workflow,
     node_of,
@@ -196,13 +197,7 @@ def test_3d_workflow_matches_its_headless_twin(object_info: dict) -> None:
     assert loader["path"] == "models/stable-diffusion-v1-5" and loader["sampler"] == "euler_a"
     assert ours["DeforumDiffuser"] == [{"sampler_name": "euler_ancestral", "scheduler": "normal"}]
 
-    renamed = {("DeforumAnimate", "diffuser", "DeforumDiffusersLoader"):
-               ("DeforumAnimate", "diffuser", "DeforumDiffuser")}  # fmt: skip
-    twin_links = {renamed.get(link, link) for link in links_by_type(twin)}
-    ui_links = {
-        link for link in links_by_type(prompt)
-        if link[2] != "CheckpointLoaderSimple" and link[0] != "PreviewImage"
-    }  # fmt: skip
+    ui_links, twin_links = comparable_links(prompt, twin)
     assert twin_links == ui_links
 
 

@@ -21,7 +21,7 @@ import pytest
 from comfyui_harness import (
     REPO_ROOT,
     ComfyServer,
-    links_by_type,
+    comparable_links,
     load_workflow,
     node_of,
     set_widgets,
@@ -109,11 +109,7 @@ def test_the_workflow_matches_its_headless_twin_link_for_link(object_info: dict)
     zoom in both."""
     prompt = workflow_to_api_prompt(load_workflow(WORKFLOW), object_info)
     twin = json.loads(TWIN.read_text(encoding="utf-8"))
-    renamed = {("DeforumAnimate", "diffuser", "DeforumDiffusersLoader"):
-               ("DeforumAnimate", "diffuser", "DeforumDiffuser")}  # fmt: skip
-    twin_links = {renamed.get(link, link) for link in links_by_type(twin)}
-    comfy_only = {"CheckpointLoaderSimple", "PreviewImage"}
-    ui_links = {link for link in links_by_type(prompt) if not comfy_only & {link[0], link[2]}}
+    ui_links, twin_links = comparable_links(prompt, twin)
     assert twin_links == ui_links
     assert ("DeforumMotion2D", "zoom", "DeforumAudioSchedule") in ui_links
 

@@ -23,7 +23,7 @@ import pytest
 from comfyui_harness import (
     REPO_ROOT,
     ComfyServer,
-    links_by_type,
+    comparable_links,
     load_workflow,
     node_of,
     set_widgets,
@@ -136,15 +136,7 @@ def test_the_workflow_matches_its_headless_twin(object_info: dict) -> None:
         "config": "",
     }]  # fmt: skip
 
-    renamed = {
-        ("DeforumAnimate", "diffuser", "DeforumDiffusersLoader"):
-            ("DeforumAnimate", "diffuser", "DeforumDiffuser"),
-        ("DeforumControlNet", "control_net", "DeforumControlNetLoader"):
-            ("DeforumControlNet", "control_net", "ControlNetLoader"),
-    }  # fmt: skip
-    twin_links = {renamed.get(link, link) for link in links_by_type(twin)}
-    ui_links = {link for link in links_by_type(prompt)
-                if link[2] != "CheckpointLoaderSimple" and link[0] != "PreviewImage"}  # fmt: skip
+    ui_links, twin_links = comparable_links(prompt, twin)
     assert twin_links == ui_links
     assert ("DeforumAnimate", "controlnet", "DeforumControlNet") in ui_links
 
@@ -167,13 +159,11 @@ def save_diffusers_controlnet(folder: Path, scratch: Path) -> Path:
     """A diffusers ControlNet made from the tiny pipeline's UNet (saved beside it in
     `folder`/tiny-sd), in `folder`/controlnet; its hint encoder halves the picture once, as
     the tiny VAE does."""
-    from diffusers import ControlNetModel
-    from tiny_models import tiny_sd_pipeline
+    from tiny_models import tiny_diffusers_controlnet, tiny_sd_pipeline
 
     pipeline = tiny_sd_pipeline(scratch)
     pipeline.save_pretrained(folder / "tiny-sd")
-    model = ControlNetModel.from_unet(pipeline.unet, conditioning_embedding_out_channels=(8, 16))
-    model.save_pretrained(folder / "controlnet")
+    tiny_diffusers_controlnet(pipeline.unet).save_pretrained(folder / "controlnet")
     return folder
 
 

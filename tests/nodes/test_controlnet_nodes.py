@@ -173,11 +173,10 @@ def test_a_settings_files_units_render_with_the_models_found_by_name(
 
 
 def test_the_loader_loads_a_diffusers_controlnet_and_names_its_inputs(nodes, pipeline, tmp_path):
-    from diffusers import ControlNetModel
+    from tiny_models import tiny_diffusers_controlnet
 
     folder = tmp_path / "cn"
-    ControlNetModel.from_unet(pipeline.unet, conditioning_embedding_out_channels=(8, 16)
-                              ).save_pretrained(folder)  # fmt: skip
+    tiny_diffusers_controlnet(pipeline.unet).save_pretrained(folder)
     loader = nodes.DeforumControlNetLoader()
     (loaded,) = loader.load(nodes.USE_PATH, str(folder), "")
     assert loaded.describe()["file"] == "cn"

@@ -187,18 +187,12 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/deforum
 
 
 def save_tiny_controlnet(tiny_model: Path, folder: Path) -> None:
-    """A diffusers ControlNet for the tiny model's UNet, its output convolutions given seeded
-    random weights (fresh ones are zero and would add nothing)."""
-    import torch
-    from diffusers import ControlNetModel, UNet2DConditionModel
+    """A diffusers ControlNet for the tiny model's UNet, saved as a diffusers folder."""
+    from diffusers import UNet2DConditionModel
+    from tiny_models import tiny_diffusers_controlnet
 
     unet = UNet2DConditionModel.from_pretrained(tiny_model / "unet")
-    model = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 16))
-    generator = torch.Generator().manual_seed(7)
-    with torch.no_grad():
-        for conv in [*model.controlnet_down_blocks, model.controlnet_mid_block]:
-            conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * 0.3)
-    model.save_pretrained(folder)
+    tiny_diffusers_controlnet(unet).save_pretrained(folder)
 
 
 @needs_shared

@@ -10,6 +10,7 @@ import pytest
 import torch
 from clips import write_clip
 from recording_backend import RecordingBackend
+from tiny_models import tiny_diffusers_controlnet
 
 from deforum_core.controlnet import ControlHint, ControlUnit
 from deforum_core.controlnet.diffusers_control import DiffusersControlNet, load_controlnet
@@ -49,16 +50,7 @@ def square(size: int = SIZE) -> torch.Tensor:
 def controlnet(pipeline) -> DiffusersControlNet:
     """A tiny ControlNet made from the tiny UNet, its zero convolutions given seeded random
     weights (a trained ControlNet's are not zero; fresh ones would add nothing)."""
-    from diffusers import ControlNetModel
-
-    model = ControlNetModel.from_unet(pipeline.unet, conditioning_embedding_out_channels=(8, 16))
-    generator = torch.Generator().manual_seed(7)
-    outputs = [*model.controlnet_down_blocks, model.controlnet_mid_block,
-               model.controlnet_cond_embedding.conv_out]  # fmt: skip
-    with torch.no_grad():
-        for conv in outputs:
-            conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * 0.3)
-            conv.bias.copy_(torch.randn(conv.bias.shape, generator=generator) * 0.1)
+    model = tiny_diffusers_controlnet(pipeline.unet)
     return DiffusersControlNet(model)
 
 
