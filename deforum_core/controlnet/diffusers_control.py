@@ -129,6 +129,7 @@ class FrameControl:
         for control, network, hint in self.units:
             if not self._active(control, index):
                 continue
+            _check_fit(network, hint, model_input)
             half = guided and not control.on_unconditional  # the conditional half only
             unit_down, unit_middle = network(
                 _half(model_input, half), timestep,
@@ -154,6 +155,24 @@ class FrameControl:
     def _active(self, control: ControlHint, index: int) -> bool:
         """Inside guidance start..end, as diffusers' pipelines decide (controlnet_keep)."""
         return not (index / self.steps < control.start or (index + 1) / self.steps > control.end)
+
+
+def _check_fit(network: Any, hint: torch.Tensor, model_input: torch.Tensor) -> None:
+    """A ControlNet's hint encoder scales the picture down by 2 for each of its blocks after
+    the first; the result must be the size of the model's latents (1/8 of the frame for
+    Stable Diffusion), else the ControlNet was made for another kind of model."""
+    blocks = len(network.config.conditioning_embedding_out_channels)
+    scale = 2 ** (blocks - 1)
+    encoded = (hint.shape[-2] // scale, hint.shape[-1] // scale)
+    if encoded != tuple(model_input.shape[-2:]):
+        latent = hint.shape[-1] // model_input.shape[-1]
+        raise DiffusionError(
+            f"the ControlNet does not fit this model: it turns a frame into 1/{scale} of its "
+            f"size, the model's latents are 1/{latent} of it",
+            parameter="control_net",
+            hint="load a ControlNet made for this model's type (an SD 1.5 ControlNet for an "
+            "SD 1.5 model, an SDXL one for SDXL)",
+        )
 
 
 def _network(model: Any) -> Any:

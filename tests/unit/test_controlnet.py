@@ -147,6 +147,19 @@ def test_the_diffusers_backend_refuses_a_controlnet_it_cannot_run(pipeline):
     assert "Deforum ControlNet Loader" in caught.value.hint
 
 
+def test_a_controlnet_made_for_another_latent_scale_is_refused_in_plain_words(pipeline):
+    from diffusers import ControlNetModel
+
+    channels = (8, 16, 32, 64)  # four blocks: 1/8, as SD's; the tiny model's latents are 1/2
+    model = ControlNetModel.from_unet(pipeline.unet, conditioning_embedding_out_channels=channels)
+    backend = DiffusersBackend(pipeline, "euler")
+    with pytest.raises(DiffusionError, match=r"^control_net: the ControlNet does not fit this "
+                       r"model: it turns a frame into 1/8 of its size, the model's latents "
+                       r"are 1/2 of it") as caught:  # fmt: skip
+        backend.diffuse(request(ControlHint(DiffusersControlNet(model), square())))
+    assert "made for this model's type" in caught.value.hint
+
+
 def test_a_diffusers_controlnet_loads_from_its_folder_offline(controlnet, tmp_path):
     folder = tmp_path / "models" / "controlnet" / "tiny_cn"
     controlnet.model.save_pretrained(folder)
