@@ -29,7 +29,7 @@ from deforum_core.settings_file import (
 )
 from deforum_core.settings_file.loaded import LoadedSettings
 from deforum_core.settings_file.report import DEFAULTED, IGNORED, ReportLine, write_report
-from deforum_core.video_encoding import VideoSettings, encode_video
+from deforum_core.video_encoding import VideoError, VideoSettings, encode_video, open_audio
 
 RUNS_FOLDER = "deforum"
 CONTROLNET_FOLDER = Path("models") / "controlnet"  # as the headless twins' model paths
@@ -90,6 +90,7 @@ def run_settings_file(
     report = (*imported.report, *extra)
     for line in (*extra, *_worth_saying(imported.report)):
         log(f"  {line}")
+    _check_soundtrack(loaded)
     run_dir = reserve_run_folder(request.out / RUNS_FOLDER, imported.output.run_name)
     write_report(run_dir, report)
     callbacks = RenderCallbacks(lambda index, total, _frame: progress(index + 1, total, "frames"))
@@ -192,6 +193,22 @@ def _diffuser(imported: ImportedSettings, request: RunRequest):
     from deforum_core.diffusion import load_diffusers_backend
 
     return load_diffusers_backend(request.model, sampler=imported.sampler.diffusers)
+
+
+def _check_soundtrack(loaded: LoadedSettings) -> None:
+    """A soundtrack the video cannot take (no sound in it, not a sound file) is refused
+    before any frame is rendered, naming the settings key that chose it."""
+    track = loaded.imported.output.soundtrack
+    if track is None or loaded.soundtrack is None or not loaded.imported.output.make_video:
+        return
+    try:
+        open_audio(loaded.soundtrack).close()
+    except VideoError as error:
+        raise VideoError(
+            error.reason,
+            parameter=track.key,
+            hint="set add_soundtrack to None, or give a file with sound",
+        ) from None
 
 
 def _videos_asked(loaded: LoadedSettings, run_dir: Path) -> list[VideoSettings]:

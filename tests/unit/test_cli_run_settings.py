@@ -182,6 +182,25 @@ def test_a_video_input_file_takes_the_init_videos_sound_track_when_asked(tmp_pat
         assert video.streams.video[0].frames == 6  # every other frame of 12
 
 
+def test_an_init_video_without_sound_as_the_soundtrack_is_refused_before_any_frame(
+    tmp_path, capsys
+):
+    from clips import write_clip
+
+    (tmp_path / "in").mkdir()
+    write_clip(tmp_path / "in" / "dance.mp4", frames=12, size=(64, 64))  # no sound
+    settings = json.loads((FILES / "A_video_input.txt").read_text(encoding="utf-8"))
+    settings["add_soundtrack"] = "Init Video"
+    path = tmp_path / "deforum_settings.txt"
+    path.write_text(json.dumps(settings), encoding="utf-8")
+    code, _, err = run(capsys, str(path), "--preview", "--size", "64x64", "--input",
+                       str(tmp_path / "in"), "--out", str(tmp_path / "out"))  # fmt: skip
+    assert code == 2
+    assert err.startswith("error: video_init_path: dance.mp4 has no audio track")
+    assert "add_soundtrack to None" in err
+    assert not (tmp_path / "out").exists()  # not a frame rendered
+
+
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "deforum_settings"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/deforum_settings absent")
 
