@@ -189,7 +189,7 @@ def _network(model: Any) -> Any:
 def _moved(network: Any, device: torch.device, dtype: torch.dtype) -> Any:
     """The network on the UNet's device and dtype (moved once, on its first frame)."""
     parameter = next(network.parameters())
-    if parameter.device.type != device.type or parameter.dtype != dtype:
+    if parameter.device != device or parameter.dtype != dtype:
         network.to(device=device, dtype=dtype)
     return network
 

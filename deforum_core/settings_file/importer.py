@@ -11,7 +11,7 @@ today: UNRENDERED_MODES) still gives the report, with `blocker` saying why it ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from ..render.settings import AnimationSettings
 from ..stages import ColorCoherenceStage, EnhanceStage, Motion2DStage, Motion3DStage, NoiseStage
 from ..stages.optical_flow import OpticalFlowStage
 from .context import ImportContext
-from .controlnet_import import ControlNetChoice, import_controlnet
+from .controlnet_import import UNIT_KEY, ControlNetChoice, import_controlnet
 from .features import IGNORED_KEYS, feature_of
 from .hybrid_import import HybridChoice, import_hybrid, import_optical_flow
 from .interpolation_import import import_interpolation, init_strength_schedule, with_frame_count
@@ -121,7 +121,7 @@ def import_settings(
                    f"{', '.join(MODE_NAMES)})")  # fmt: skip
         context.note("animation_mode", UNSUPPORTED, blocker)
         return _finish(context, ImportedSettings(source, context.dialect, blocker=blocker))
-    parseq = import_parseq(context, mode, folder, _OWNERS.__contains__)
+    parseq = import_parseq(context, mode, folder, _reads)
     context.switch_schedules()
     prompts = import_prompts(context, mode)
     special = {"width": _side(context, "W", "width"), "height": _side(context, "H", "height")}
@@ -204,7 +204,8 @@ def _finish(
 ) -> ImportedSettings:
     used = _tables_of(imported)
     if parseq is not None:
-        parseq.note_lines(context, lambda key: bool(set(_OWNERS.get(key, ())) & set(used)))
+        units = {choice.unit for choice in imported.controlnet}
+        parseq.note_lines(context, lambda key: _used(key, used, units))
     old_names = {old: new for new, old in context.renamed.items()}
     for key in context.file_keys:
         if key not in context.lines:
@@ -275,3 +276,16 @@ def _owners() -> dict[str, list[type]]:
 
 
 _OWNERS = _owners()
+
+
+def _reads(key: str) -> bool:
+    """Whether the pack reads a settings key: a parameter's, or a ControlNet unit's."""
+    return key in _OWNERS or UNIT_KEY.match(key) is not None
+
+
+def _used(key: str, tables: Iterable[str], units: set[str]) -> bool:
+    """Whether the import used a key: its parameter table was made, or its unit is on."""
+    unit = UNIT_KEY.match(key)
+    if unit is not None:
+        return unit.group(0).rstrip("_") in units
+    return bool(set(_OWNERS.get(key, ())) & set(tables))

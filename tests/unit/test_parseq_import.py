@@ -211,6 +211,7 @@ def test_fields_the_pack_cannot_use_or_the_mode_does_not_read_are_reported():
     assert line(imported, "translation_z").detail.endswith("unused in animation_mode 2D")
     assert line(imported, "ddim_eta_schedule").status == UNSUPPORTED
     assert "cannot use: eta scheduling" in line(imported, "ddim_eta_schedule").detail
+    assert line(imported, "cn_1_weight").status == IGNORED  # cn_1 is off
     assert line(imported, "cn_1_weight").detail.startswith("from Parseq (4 frames)")
     assert line(imported, "(parseq) prompt_weight_1").detail == "not a field Deforum reads"
     assert line(imported, "(parseq) angle").detail.startswith("no angle_delta column")
@@ -354,3 +355,11 @@ def test_load_settings_reloads_when_the_named_manifest_changes(pack, host):
     assert before and after and before != after
     prompts = load_node().load("parseq/s.txt", "", 0, 0, 0, True)["result"][1]
     assert prompts.evaluate(508)[0].positive == "a changed prompt"
+
+
+def test_a_controlnet_units_columns_reach_the_unit_when_it_is_on():
+    doc = manifest(zoom_frames(cn_1_weight=0.5))
+    imported = import_settings(settings(doc, cn_1_enabled=True), "s.txt")
+    assert line(imported, "cn_1_weight").status == MAPPED
+    (unit,) = imported.controlnet
+    assert unit.unit == "cn_1" and unit.fields["weight"] == "0:(0.5), 3:(0.5)"
