@@ -24,7 +24,7 @@ from deforum_core.errors import DeforumError
 from deforum_core.files import atomic_write
 from deforum_core.keyframes import parse_schedule
 from deforum_core.params import param_of
-from deforum_core.plot import plot_schedule
+from deforum_core.plot import plot_png
 from deforum_core.prompts import parse_prompt_schedule
 
 BAD_INPUT = 2
@@ -240,13 +240,7 @@ def _run_audio(arguments: argparse.Namespace) -> None:
 
 
 def _write_plot(path: Path, values: list[float], key_frames: list[int], title: str) -> None:
-    import cv2
-
-    image = (plot_schedule(values, key_frames, title=title) * 255).round().byte().numpy()
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise CommandLineError(f"could not encode the plot for {path}")
-    atomic_write(path, encoded.tobytes())
+    atomic_write(path, plot_png(values, key_frames, title=title))
     print(f"plot written to {path}", file=sys.stderr)
 
 

@@ -66,3 +66,12 @@ def plot_schedule(
     if title:
         cv2.putText(image, title[:60], (left, 15), font, 0.45, _TEXT, 1, cv2.LINE_AA)
     return torch.from_numpy(image).float().div_(255.0)
+
+
+def plot_png(values: Sequence[float], key_frames: Sequence[int] = (), *, title: str = "") -> bytes:
+    """plot_schedule's picture as the bytes of a PNG file (for the command line's --plot and
+    the nodes' previews)."""
+    from .render.png_encoding import encode_rgb_png
+
+    picture = plot_schedule(values, key_frames, title=title)
+    return encode_rgb_png(picture.mul(255).round().byte().numpy())

@@ -23,7 +23,7 @@ from deforum_core.errors import DeforumError
 from deforum_core.files import atomic_write
 from deforum_core.fingerprint import file_fingerprint
 from deforum_core.params import params_of
-from deforum_core.plot import plot_schedule
+from deforum_core.plot import plot_png
 
 from .comfy_bridge import folder_paths_module, input_files, resolve_input_file
 from .widgets import queue_check, widgets
@@ -135,10 +135,7 @@ def _preview(made: AudioSchedule, title: str) -> dict[str, Any]:
     folders = folder_paths_module()
     if folders is None:
         return {}
-    import cv2
-
-    image = (plot_schedule(made.values, title=title) * 255).round().byte().numpy()
-    data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes()
+    data = plot_png(made.values, title=title)
     name = f"deforum_audio_{hashlib.sha256(data).hexdigest()[:16]}.png"
     folder = Path(folders.get_temp_directory())
     folder.mkdir(parents=True, exist_ok=True)

@@ -47,10 +47,6 @@ class Sound:
     samples: np.ndarray
     rate: int
 
-    @property
-    def seconds(self) -> float:
-        return len(self.samples) / self.rate
-
     def part(self, begin: float, end: float | None) -> Sound:
         """The samples from `begin` to `end` seconds (None: to the end), as a view."""
         first = sample_index(begin, self.rate)
