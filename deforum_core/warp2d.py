@@ -31,7 +31,7 @@ from .geometry import (
 BORDER_MODES = ("replicate", "wrap", "reflect", "zeros")
 _PADDING = {"replicate": "border", "reflect": "reflection", "zeros": "zeros", "wrap": "border"}
 _WRAP_MARGIN = 2  # pixels of circular padding: enough for the bicubic footprint
-_AFFINE_ROW = torch.tensor([0.0, 0.0, 1.0])
+_AFFINE_ROW = torch.tensor([0.0, 0.0, 1.0])  # an affine matrix's last row
 _BAND_ROWS = 16  # the fewest grid rows worth a thread of their own
 
 
@@ -190,28 +190,41 @@ def sampling_grid(
     destination pixel centre under a source-to-destination matrix; with wrap, positions
     taken modulo the size, in an image padded by _WRAP_MARGIN on every side.
 
-    An affine inverse (last row exactly 0, 0, 1) gives every position a w of exactly 1, so
-    the perspective division (by 1) is skipped and only x and y are multiplied out, the same
-    three-term dot products as in the full product (test_warp2d checks every bit).
+    The grid is laid out as two planes, x then y ([2, H, W] in memory, a permuted view), so
+    that each step below runs over contiguous memory; grid_sample reads either layout. An
+    affine inverse (last row exactly 0, 0, 1) gives every position a w of exactly 1, so the
+    perspective division (by 1) is skipped, and its x (and y) is a column's term plus a row's
+    term plus the offset, added in the order of the full product's three-term dot product:
+    the same values bit for bit (test_warp2d checks every bit), without a pass of the pixel
+    centres through a matrix product.
     """
     inverse = torch.linalg.inv(matrix.to(torch.float64)).to(torch.float32)
-    affine = torch.equal(inverse[2].cpu(), _AFFINE_ROW)
-    inverse = inverse.to(device)
-    centres = pixel_centres(height, width, device)
-    if affine:
-        source_xy = centres @ inverse[:2].T
+    if torch.equal(inverse[2], _AFFINE_ROW):
+        planes = _affine_planes(inverse.tolist(), height, width, device)
     else:
-        source = centres @ inverse.T
-        source_xy = source[:, :2] / source[:, 2:3]
+        source = pixel_centres(height, width, device) @ inverse.to(device).T
+        planes = (source[:, :2] / source[:, 2:3]).T.reshape(2, height, width)
     size = torch.tensor([width, height], dtype=torch.float32, device=device)
     if wrap:
-        source_xy = torch.remainder(source_xy, size).add_(_WRAP_MARGIN)
+        planes = torch.remainder(planes, size.view(2, 1, 1)).add_(_WRAP_MARGIN)
         size = size + 2 * _WRAP_MARGIN
-    # times 2 / size, the (x, y) pair of scales repeated along each row (a broadcast over
-    # pairs is several times slower on the CPU), then - 1
-    scales = (2.0 / size).repeat(width)
-    source_xy.view(height, width * 2).mul_(scales).sub_(1.0)
-    return source_xy.view(1, height, width, 2)
+    for plane, scale in zip(planes, (2.0 / size).tolist(), strict=True):  # float32 values
+        plane.mul_(scale).sub_(1.0)
+    return planes.permute(1, 2, 0).unsqueeze(0)
+
+
+def _affine_planes(
+    inverse: list[list[float]], height: int, width: int, device: torch.device
+) -> torch.Tensor:
+    """Source x and y [2, H, W] of every pixel centre under an affine inverse (3x3 float32
+    values): (centre x * m0 + centre y * m1) + m2 for each of its first two rows m."""
+    columns = torch.arange(width, dtype=torch.float32, device=device).add_(0.5)
+    rows = torch.arange(height, dtype=torch.float32, device=device).add_(0.5)
+    planes = torch.empty((2, height, width), dtype=torch.float32, device=device)
+    for plane, (across, down, offset) in zip(planes, inverse[:2], strict=True):
+        torch.add((columns * across).view(1, width), (rows * down).view(height, 1), out=plane)
+        plane.add_(offset)
+    return planes
 
 
 def warp_2d(
