@@ -61,3 +61,35 @@ def test_a_wait_policy_the_user_set_is_kept(monkeypatch, policy: str) -> None:
     finally:
         gc.unfreeze()
     assert launch.os.environ["OMP_WAIT_POLICY"] == policy
+
+
+FAULTS_PER_ROUND = """
+import resource, sys
+import numpy as np
+if sys.argv[1] == "keep":
+    from deforum_app.launch import keep_freed_memory
+    assert keep_freed_memory()
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):  # settled first
+    frame, copy = np.ones(3 << 20, np.uint8), np.ones(3 << 20, np.uint8)
+    del frame, copy
+before = faults()
+for _ in range(40):  # two 3 MB frames a round, as a render's buffers come and go
+    frame, copy = np.ones(3 << 20, np.uint8), np.ones(3 << 20, np.uint8)
+    del frame, copy
+print((faults() - before) / 40)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
+def test_freed_frames_are_reused_without_faulting_their_pages_in_again() -> None:
+    """Two 3 MB blocks are 1,536 pages; glibc's defaults fault each of them in every round."""
+
+    def faults_per_round(mode: str) -> float:
+        command = [sys.executable, "-c", FAULTS_PER_ROUND, mode]
+        return float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+    default, kept = faults_per_round("default"), faults_per_round("keep")
+    assert default > 1000, "glibc's defaults no longer fault frames in: recheck the launcher"
+    assert kept < 100
