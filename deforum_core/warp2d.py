@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .axis_bicubic import sample_along_axes, samples_along_axes
 from .deforum_camera import deforum_flip_matrix
 from .geometry import (
     SAMPLING_MODES,
@@ -127,8 +128,9 @@ def warp_frames(
 ) -> torch.Tensor:
     """Move frames [B, H, W, C] by a source-to-destination matrix [3, 3].
 
-    Sampling happens on the frames' device with torch.grid_sample; bicubic results are
-    clamped to 0..1 so that repeated warps never drift out of range.
+    Sampling happens on the frames' device with torch.grid_sample (or, for a bicubic zoom and
+    pan on the CPU, its equal in two 1D passes: axis_bicubic.py); bicubic results are clamped
+    to 0..1 so that repeated warps never drift out of range.
     """
     check_choice(border, BORDER_MODES, "border", "border mode")
     check_choice(sampling, SAMPLING_MODES, "sampling", "sampling mode")
@@ -138,7 +140,11 @@ def warp_frames(
     if wrap:
         images = F.pad(images, [_WRAP_MARGIN] * 4, mode="circular")
     grid = sampling_grid(matrix, height, width, frames.device, wrap=wrap).to(frames.dtype)
-    warped = sample_rows_in_parallel(images, grid, mode=sampling, padding_mode=_PADDING[border])
+    padding = _PADDING[border]
+    if samples_along_axes(images, grid, sampling, padding):  # zoom and pan: two 1D passes
+        warped = sample_along_axes(images, grid)
+    else:
+        warped = sample_rows_in_parallel(images, grid, mode=sampling, padding_mode=padding)
     if sampling == "bicubic":
         warped = warped.clamp_(0.0, 1.0)
     return warped.permute(0, 2, 3, 1)

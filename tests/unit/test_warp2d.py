@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from deforum_core import warp2d
+from deforum_core.axis_bicubic import moves_along_axes, sample_along_axes
 from deforum_core.geometry import pixel_centres
 from deforum_core.warp2d import (
     BORDER_MODES,
@@ -252,3 +254,50 @@ def test_rows_sampled_in_bands_equal_one_call(monkeypatch, threads, batch, heigh
         banded = warp_frames(frames, matrix, border=border, sampling=sampling)
         assert torch.equal(banded, single)
         assert banded.stride() == single.stride()
+
+
+def axis_motion(seed: int) -> Motion2D:
+    """A zoom (out to 0.5, in to 1.5) and a pan about a random centre, without a turn."""
+    zoom, tx, ty, cx, cy = torch.rand(5, generator=torch.Generator().manual_seed(seed)).tolist()
+    return Motion2D(zoom=0.5 + zoom, translation_x=(tx - 0.5) * 80,
+                    translation_y=(ty - 0.5) * 80, transform_center_x=cx,
+                    transform_center_y=cy)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("border", ["replicate", "wrap"])
+def test_a_zoom_and_pan_is_sampled_along_axes_to_grid_samples_values(monkeypatch, seed, border):
+    """Bicubic zooms and pans take two 1D passes (axis_bicubic.py), which must give
+    grid_sample's values bit for bit, in float32 and float64, far outside the frame too."""
+    height, width = [(37, 53), (64, 48), (31, 17), (96, 96)][seed % 4]
+    dtype = torch.float64 if seed % 3 == 0 else torch.float32
+    frames = torch.rand(1 + seed % 2, height, width, 3, dtype=dtype,
+                        generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    matrix = motion_matrix(axis_motion(seed), width, height)
+    grid = sampling_grid(matrix, height, width, torch.device("cpu"), wrap=border == "wrap")
+    images = frames.permute(0, 3, 1, 2)
+    if border == "wrap":
+        images = torch.nn.functional.pad(images, [2] * 4, mode="circular")
+    grid = grid.to(dtype)
+    assert moves_along_axes(grid)
+    expected = torch.nn.functional.grid_sample(
+        images, grid.expand(len(frames), -1, -1, -1), mode="bicubic", padding_mode="border",
+        align_corners=False,
+    )  # fmt: skip
+    assert torch.equal(sample_along_axes(images, grid), expected)
+
+    def refused(*_arguments, **_options):
+        raise AssertionError("a zoom and pan was sampled with grid_sample")
+
+    monkeypatch.setattr(warp2d, "sample_rows_in_parallel", refused)
+    warped = warp_frames(frames, matrix, border=border)
+    assert torch.equal(warped, expected.clamp(0.0, 1.0).permute(0, 2, 3, 1))
+
+
+def test_a_turn_or_a_perspective_flip_does_not_move_along_axes():
+    for motion in (Motion2D(angle=0.01), Motion2D(zoom=1.1, enable_perspective_flip=True,
+                                                  perspective_flip_theta=5.0)):  # fmt: skip
+        grid = sampling_grid(motion_matrix(motion, 48, 32), 32, 48, torch.device("cpu"))
+        assert not moves_along_axes(grid)
+    still = sampling_grid(motion_matrix(Motion2D(), 48, 32), 32, 48, torch.device("cpu"))
+    assert moves_along_axes(still)
