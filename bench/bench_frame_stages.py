@@ -6,6 +6,8 @@ dark, bright and saturated areas and fine detail (picture()):
   (Motion 2D's default sampling, bicubic, which the README main job uses; --sampling picks
   another), Deforum's way is cv2.warpPerspective with the matching interpolation (INTER_CUBIC
   for bicubic; Deforum itself calls it with the default INTER_LINEAR) and BORDER_REPLICATE.
+  "warp zoom+pan" is the same move without the turn, as the README main job's zoom moves:
+  ours then samples in two 1D passes (axis_bicubic.py); it is shown beside, not in the total.
 - colour coherence: the warped frame matched to a reference frame. Ours is the bound Color
   Coherence stage as a render holds it (the reference's histogram counted once, on the first
   frame, and reused); Deforum's way is what Deforum does every frame: cv2 RGB->LAB of frame and
@@ -42,6 +44,7 @@ from deforum_core.stages import ColorCoherenceStage, FrameContext, RenderInfo
 from deforum_core.warp2d import Motion2D, motion_matrix, warp_frames
 
 MOTION = Motion2D(angle=0.5, zoom=1.01, translation_x=2.0, translation_y=-1.0)
+ZOOM_PAN = Motion2D(zoom=1.01, translation_x=2.0, translation_y=-1.0)  # the same, unturned
 CV2_INTERPOLATION = {
     "bicubic": ("INTER_CUBIC", cv2.INTER_CUBIC),
     "bilinear": ("INTER_LINEAR", cv2.INTER_LINEAR),
@@ -56,6 +59,7 @@ def ours(
     """The engine's stages, each on the frame the stage before it made."""
     _, height, width, _ = previous.shape
     matrix = motion_matrix(MOTION, width, height)
+    zoom_pan = motion_matrix(ZOOM_PAN, width, height)
     render = RenderInfo(max_frames=2, width=width, height=height)
     lab = ColorCoherenceStage("LAB").bind(render)
     rgb = ColorCoherenceStage("RGB").bind(render)
@@ -66,6 +70,7 @@ def ours(
     sharpened = unsharp_mask(contrasted, 0.2, 5, 1.0, 0)
     return {
         "warp": lambda: warp_frames(previous, matrix, sampling=sampling),
+        "warp zoom+pan": lambda: warp_frames(previous, zoom_pan, sampling=sampling),
         "color (LAB)": lambda: lab.apply(warped, context),
         "color (RGB)": lambda: rgb.apply(warped, context),
         "contrast": lambda: adjust_contrast(matched, 1.05),
@@ -81,11 +86,15 @@ def deforums_way(
     from skimage.exposure import match_histograms as skimage_match
 
     height, width = previous.shape[:2]
-    rotation = np.vstack([cv2.getRotationMatrix2D((width / 2, height / 2), 0.5, 1.01), [0, 0, 1]])
-    matrix = rotation @ np.array([[1, 0, 2.0], [0, 1, -1.0], [0, 0, 1]])
 
-    def warp() -> np.ndarray:
-        return cv2.warpPerspective(previous, matrix, (width, height), flags=interpolation,
+    def warp(motion: Motion2D = MOTION) -> np.ndarray:
+        centre = (width / 2, height / 2)
+        rotation = np.vstack(
+            [cv2.getRotationMatrix2D(centre, motion.angle, motion.zoom), [0, 0, 1]]
+        )
+        shift = np.array([[1, 0, motion.translation_x], [0, 1, motion.translation_y], [0, 0, 1]])
+        return cv2.warpPerspective(previous, rotation @ shift, (width, height),
+                                   flags=interpolation,
                                    borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
 
     def color_lab(frame: np.ndarray) -> np.ndarray:
@@ -113,6 +122,7 @@ def deforums_way(
     sharpened = anti_blur(contrasted)
     return {
         "warp": warp,
+        "warp zoom+pan": lambda: warp(ZOOM_PAN),
         "color (LAB)": lambda: color_lab(warped),
         "color (RGB)": lambda: skimage_match(warped, reference, channel_axis=-1),
         "contrast": lambda: contrast(matched),
@@ -173,7 +183,7 @@ def main() -> None:
           f"({cv2.getNumThreads()} threads) and skimage on uint8")  # fmt: skip
     print(f"warp: grid_sample {arguments.sampling} beside cv2.warpPerspective "
           f"{interpolation_name}; cells: median (min-max) ms of {arguments.repeats}")  # fmt: skip
-    print(f"{'stage':<14}{'ours':>24}{'Deforum way':>24}")
+    print(f"{'stage':<15}{'ours':>24}{'Deforum way':>24}")
     totals = [0.0, 0.0]
     for name in ours_steps:
         samples = interleaved_ms(
@@ -183,8 +193,8 @@ def main() -> None:
         if name in IN_TOTAL:
             totals[0] += spread(samples["ours"])[0]
             totals[1] += spread(samples["theirs"])[0]
-        print(f"{name:<14}{cell(samples['ours']):>24}{cell(samples['theirs']):>24}")
-    print(f"{'total (LAB)':<14}{totals[0]:>24.2f}{totals[1]:>24.2f}")
+        print(f"{name:<15}{cell(samples['ours']):>24}{cell(samples['theirs']):>24}")
+    print(f"{'total (LAB)':<15}{totals[0]:>24.2f}{totals[1]:>24.2f}")
     print(f"ratio ours/Deforum: {totals[0] / totals[1]:.2f}")
 
 
