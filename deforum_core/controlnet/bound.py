@@ -1,7 +1,10 @@
 """A ControlNet unit bound to a render: each key frame's hint picture and values.
 
-The loop asks frame_controls(units, key, picture) for every key it diffuses, where picture
-is the key as it goes into diffusion (after the prepare stages): the loopback hint. A unit
+The loop asks frame_controls(units, key, picture) for every pass of every key it diffuses,
+where picture is what that pass starts from: the key after the prepare stages, or a redo
+pass's picture (optical_flow_redo_generation, diffusion_redo), as Deforum's loopback reads
+its init_sample. Only loopback hints change between a key's passes; the others are made
+once a key. A unit
 whose weight is 0 on the key, or a loopback unit on a key with no picture yet (frame 0
 without an init image, where Deforum leaves the unit off too), gives no ControlHint.
 """
@@ -28,6 +31,7 @@ class BoundControlUnit:
         self.width, self.height = width, height
         self._video = None if unit.video is None else VideoFrames(unit.video, width, height)
         self._still: torch.Tensor | None = None  # hint_source image: preprocessed once
+        self._last: tuple[int, torch.Tensor] | None = None  # video, images: the last key's
 
     def control(self, key: int, picture: torch.Tensor | None) -> ControlHint | None:
         """The key's ControlHint, or None where the unit sits this key out."""
@@ -52,10 +56,14 @@ class BoundControlUnit:
             if picture is None:
                 return None
             return self._preprocess(picture[:1, ..., :3])
-        if source == VIDEO:
-            return self._preprocess(self._video[key])
-        assert source == IMAGES
-        return self._preprocess(self._fitted(key, f"hint picture {key}"))
+        if self._last is None or self._last[0] != key:
+            if source == VIDEO:
+                picture = self._video[key]
+            else:
+                assert source == IMAGES
+                picture = self._fitted(key, f"hint picture {key}")
+            self._last = (key, self._preprocess(picture))
+        return self._last[1]
 
     def _fitted(self, index: int, what: str) -> torch.Tensor:
         picture = self.unit.images[index : index + 1]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -365,6 +366,8 @@ class _Loop:
         if start.prepared:
             for stage in self.prepare:
                 picture = stage.apply(picture, context)
+        # each pass's ControlNet hints; a loopback hint is the picture the pass starts from
+        controls = partial(frame_controls, self.controlnet, key)
         request = DiffusionRequest(
             text=self.mode.frame_text(self.prompts, key),
             strength=start.strength,
@@ -381,12 +384,12 @@ class _Loop:
             clip_skip=values.clipskip,
             keep_mask=None if picture is None else kept,
             on_step=self._step_progress(key),
-            control=frame_controls(self.controlnet, key, picture),  # loopback: as prepared
+            control=controls(picture),
         )
         if self.flow is not None and start.prepared and start.strength > 0:
-            redone = self.flow.redo(picture, start.picture, key, seed,
-                                    diffuse_from(self.diffusers[key], request, key))  # fmt: skip
-            request = replace(request, image=redone)
+            redo = diffuse_from(self.diffusers[key], request, key, controls)
+            redone = self.flow.redo(picture, start.picture, key, seed, redo)
+            request = replace(request, image=redone, control=controls(redone))
         image = diffuse_key(self.diffusers[key], request, key)
         if self.hybrid is not None:
             image = self.hybrid.after_generation(image, key)

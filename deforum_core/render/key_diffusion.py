@@ -9,12 +9,13 @@ frame, instead of writing black frames.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 import torch
 
+from ..controlnet import ControlHint
 from ..diffusion.backend import DiffusionBackend, DiffusionRequest
 from ..errors import DeforumError, ScheduleError
 
@@ -61,12 +62,19 @@ def diffuse_key(diffuser: DiffusionBackend, request: DiffusionRequest, frame: in
     return image
 
 
-def diffuse_from(diffuser: DiffusionBackend, request: DiffusionRequest, frame: int) -> Any:
+def diffuse_from(
+    diffuser: DiffusionBackend,
+    request: DiffusionRequest,
+    frame: int,
+    controls: Callable[[torch.Tensor], tuple[ControlHint, ...]],
+) -> Any:
     """A function diffusing the key's request from another picture with another seed (the
-    redo passes of optical_flow_redo_generation and diffusion_redo)."""
+    redo passes of optical_flow_redo_generation and diffusion_redo), with controls(picture)
+    as its ControlNet hints (a loopback hint is the picture the pass starts from)."""
 
     def diffuse(picture: torch.Tensor, seed: int) -> torch.Tensor:
-        again = replace(request, image=picture, seed=seed, on_step=None)
+        again = replace(request, image=picture, seed=seed, on_step=None,
+                        control=controls(picture))  # fmt: skip
         return diffuse_key(diffuser, again, frame)
 
     return diffuse

@@ -13,6 +13,7 @@ from recording_backend import RecordingBackend
 from tiny_models import tiny_diffusers_controlnet
 
 from deforum_core.controlnet import ControlHint, ControlUnit
+from deforum_core.controlnet.bound import BoundControlUnit
 from deforum_core.controlnet.diffusers_control import DiffusersControlNet, load_controlnet
 from deforum_core.controlnet.preprocess import canny_edges
 from deforum_core.depth import FlatDepth
@@ -30,6 +31,7 @@ from deforum_core.render import (
 from deforum_core.settings_file import SettingsFileError, read_settings_file
 from deforum_core.settings_file.report import IGNORED, MAPPED, UNSUPPORTED
 from deforum_core.stages import Motion2DStage, NoiseStage
+from deforum_core.stages.optical_flow import OpticalFlowStage
 from deforum_core.stages.protocol import RenderInfo
 from deforum_core.video_source import ImageBatch
 
@@ -204,6 +206,47 @@ def test_a_loopback_hint_is_the_prepared_picture_of_the_same_key(tmp_path):
         assert control.model == "cn" and control.weight == 1.0
         moved_only = backend.outputs[index - 1]  # the previous key, before moving and noise
         assert not torch.equal(control.image, moved_only)
+
+
+@pytest.mark.parametrize("redo", [{"diffusion_redo": 2},
+                                  {"optical_flow_redo_generation": "DIS Medium"}])  # fmt: skip
+def test_a_loopback_hint_is_the_picture_each_redo_pass_starts_from(tmp_path, redo):
+    """Deforum's loopback reads init_sample, which each redo pass replaces: every diffusion
+    of a key, the redo passes and the key's own, is steered by the picture it starts from."""
+    backend = RecordingBackend()
+    flow = OpticalFlowStage(**redo)
+    unit = ControlUnit(model="cn", hint_source="loopback")
+    stages = Stages(PROMPTS, moving(), controlnet=(unit,), optical_flow=flow)
+    render_animation(settings(max_frames=3), stages, backend, tmp_path / "run")
+    passes = backend.requests[1:]  # frame 0 has no picture: no hint, no redo
+    assert len(passes) == 2 * (1 + redo.get("diffusion_redo", 1))
+    assert len({sent.image.sum().item() for sent in passes}) == len(passes)
+    for index, sent in enumerate(passes):
+        (control,) = sent.control
+        assert torch.equal(control.image, sent.image), index
+
+
+def test_a_video_hint_is_made_once_a_key_whatever_its_passes(tmp_path, monkeypatch):
+    pictures = torch.rand(3, 24, 40, 3, generator=torch.Generator().manual_seed(3))
+    made: list[int] = []
+    unit = ControlUnit(model="cn", hint_source="video", video=ImageBatch(pictures))
+    stages = Stages(PROMPTS, moving(), controlnet=(unit,),
+                    optical_flow=OpticalFlowStage(diffusion_redo=2))  # fmt: skip
+    original = BoundControlUnit._preprocess
+
+    def counted(self, picture):
+        made.append(1)
+        return original(self, picture)
+
+    monkeypatch.setattr(BoundControlUnit, "_preprocess", counted)
+    backend = RecordingBackend()
+    render_animation(settings(max_frames=3), stages, backend, tmp_path / "run")
+    assert len(backend.requests) == 1 + 2 * 3 and len(made) == 3
+    keys = [0, 1, 1, 1, 2, 2, 2]
+    for key, sent in zip(keys, backend.requests, strict=True):
+        expected = fit_picture(pictures[key : key + 1], RENDER, RENDER, parameter="video",
+                               what="frame")  # fmt: skip
+        assert torch.equal(sent.control[0].image, expected), key
 
 
 def test_a_video_hint_of_key_k_is_the_videos_frame_k(tmp_path):
