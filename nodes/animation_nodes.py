@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
 import torch
 
+from deforum_core.controlnet import ControlUnit
 from deforum_core.depth import DepthEstimator
 from deforum_core.errors import DeforumError
 from deforum_core.render import (
@@ -241,7 +243,7 @@ class DeforumAnimate:
         progress = JobProgress(total)
         callbacks = RenderCallbacks(progress.on_frame, check_interrupt, progress.on_step)
         videos = videos_to_stream(prompt, unique_id, folder, animation.fps, **video_options)
-        with _depth_on_device(depth_model, animation):
+        with _depth_models_on_device(depth_model, stages.controlnet, animation):
             result = render_animation(
                 animation, stages, diffuser, folder,
                 init_image=init_image, resume=resume, callbacks=callbacks, videos=videos,
@@ -270,12 +272,20 @@ def _encoded(reporter, done: int, total: int) -> None:
     reporter(done - 1, total, None)
 
 
-def _depth_on_device(depth_model, animation: AnimationSettings):
-    """Keep the depth model on the compute device for the render (ComfyUI makes room); flat
-    depth has no weights to move."""
-    if not isinstance(depth_model, DepthEstimator) or not animation.mode.uses_depth_model:
-        return contextlib.nullcontext()
-    return on_compute_device(depth_model, animation.height, animation.width)
+@contextlib.contextmanager
+def _depth_models_on_device(
+    depth_model, units: tuple[ControlUnit, ...], animation: AnimationSettings
+) -> Iterator[None]:
+    """Keep every depth model the render estimates with on the compute device for the render
+    (ComfyUI makes room): Animate's where the mode moves by depth, and each depth ControlNet
+    unit's. Each model is moved once; flat depth has no weights to move."""
+    used = [depth_model] if animation.mode.uses_depth_model else []
+    used += [unit.depth_model for unit in units if unit.preprocessor == "depth"]
+    with contextlib.ExitStack() as on_device:
+        for model in {id(model): model for model in used}.values():
+            if isinstance(model, DepthEstimator):
+                on_device.enter_context(on_compute_device(model, animation.height, animation.width))
+        yield
 
 
 class DeforumVideo:

@@ -5,6 +5,7 @@ ControlNet (Advanced) node makes: copy, set_cond_hint, set_previous_controlnet).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import types
@@ -13,6 +14,7 @@ import pytest
 import torch
 from fake_comfy import FakeFolderPaths
 from recording_backend import RecordingBackend
+from tiny_depth import tiny_depth_estimator
 
 from deforum_core.controlnet import ControlHint, ControlUnit
 from deforum_core.diffusion import DiffusionError, DiffusionRequest, FrameText
@@ -332,3 +334,40 @@ def test_the_comfy_backend_refuses_a_diffusers_controlnet(backend, sampled):
 def test_a_unit_needs_its_model(nodes):
     with pytest.raises(ScheduleError, match=r"^control_net: a ControlNet unit needs its model"):
         ControlUnit()
+
+
+def test_a_depth_units_model_is_on_the_compute_device_for_the_whole_render(
+    pack, host, nodes, monkeypatch
+):
+    """As Animate's own depth model in 3D: put on ComfyUI's compute device once for the
+    render (not per estimate, and in 2D too), every hint estimated there."""
+    animation_nodes = importlib.import_module(f"{pack.__name__}.nodes.animation_nodes")
+    estimator = tiny_depth_estimator()
+    placed: list[object] = []
+    estimates: list[bool] = []
+
+    @contextlib.contextmanager
+    def on_compute_device(model, height, width):
+        placed.append(model)
+        yield model
+        placed.remove(model)
+
+    original = estimator.image
+
+    def image(picture):
+        estimates.append(estimator in placed)
+        return original(picture)
+
+    monkeypatch.setattr(estimator, "image", image)
+    monkeypatch.setattr(animation_nodes, "on_compute_device", on_compute_device)
+    units = build(nodes, control_net="model", hint_source="image", images=torch.rand(1, 8, 8, 3),
+                  preprocessor="depth", depth_model=estimator)  # fmt: skip
+    units = build(nodes, control_net="other", hint_source="loopback", preprocessor="depth",
+                  depth_model=estimator, previous=units)  # fmt: skip
+    node_class = pack.NODE_CLASS_MAPPINGS["DeforumAnimate"]
+    inputs = {**widget_defaults(node_class), "max_frames": 3, "width": 64, "height": 64,
+              "base_seed": 1, "diffusion_cadence": 1, "animation_mode": "2D"}  # fmt: skip
+    with torch.inference_mode():
+        node_class().animate(prompts=parse_prompt_schedule("0: a lake"),
+                             diffuser=RecordingBackend(), controlnet=units, **inputs)  # fmt: skip
+    assert estimates == [True, True, True] and placed == []  # the image once, 2 loopbacks
