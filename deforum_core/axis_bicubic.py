@@ -26,15 +26,17 @@ def moves_along_axes(grid: torch.Tensor) -> bool:
     return bool(torch.equal(x, x[:1].expand_as(x)) and torch.equal(y, y[:, :1].expand_as(y)))
 
 
-def samples_along_axes(images: torch.Tensor, grid: torch.Tensor, mode: str, padding: str) -> bool:
+def can_sample_along_axes(
+    images: torch.Tensor, grid: torch.Tensor, mode: str, padding: str
+) -> bool:
     """Whether sample_along_axes can stand in for grid_sample(images, grid) here: bicubic with
-    border padding, a float32 or float64 batch on the CPU, and a grid that moves along axes."""
+    border padding, a float32 or float64 batch (and grid) on the CPU, and a grid that moves
+    along axes."""
     return (
         mode == "bicubic"
         and padding == "border"
         and images.device.type == "cpu"
         and images.dtype in _SEPARABLE_DTYPES
-        and grid.dtype == images.dtype
         and moves_along_axes(grid)
     )
 

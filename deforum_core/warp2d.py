@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .axis_bicubic import sample_along_axes, samples_along_axes
+from .axis_bicubic import can_sample_along_axes, sample_along_axes
 from .deforum_camera import deforum_flip_matrix
 from .geometry import (
     SAMPLING_MODES,
@@ -141,7 +141,7 @@ def warp_frames(
         images = F.pad(images, [_WRAP_MARGIN] * 4, mode="circular")
     grid = sampling_grid(matrix, height, width, frames.device, wrap=wrap).to(frames.dtype)
     padding = _PADDING[border]
-    if samples_along_axes(images, grid, sampling, padding):  # zoom and pan: two 1D passes
+    if can_sample_along_axes(images, grid, sampling, padding):  # zoom and pan: two 1D passes
         warped = sample_along_axes(images, grid)
     else:
         warped = sample_rows_in_parallel(images, grid, mode=sampling, padding_mode=padding)

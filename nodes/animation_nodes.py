@@ -280,7 +280,7 @@ def _depth_models_on_device(
     (ComfyUI makes room): Animate's where the mode moves by depth, and each depth ControlNet
     unit's. Each model is moved once; flat depth has no weights to move."""
     used = [depth_model] if animation.mode.uses_depth_model else []
-    used += [unit.depth_model for unit in units if unit.preprocessor == "depth"]
+    used += [unit.depth_model for unit in units if unit.estimates_depth]
     with contextlib.ExitStack() as on_device:
         for model in {id(model): model for model in used}.values():
             if isinstance(model, DepthEstimator):

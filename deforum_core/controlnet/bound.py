@@ -73,7 +73,7 @@ class BoundControlUnit:
         unit = self.unit
         if unit.preprocessor == "canny":
             return canny_edges(picture, unit.canny_low, unit.canny_high)
-        if unit.preprocessor == "depth":
+        if unit.estimates_depth:
             return depth_hint(picture, unit.depth_model)
         return picture
 

@@ -96,8 +96,13 @@ class ControlUnit(ParameterTable):
             )  # fmt: skip
         if self.hint_source in (IMAGES, IMAGE):
             self._check_images()
-        if self.preprocessor == "depth":
+        if self.estimates_depth:
             check_depth_model(self.depth_model)
+
+    @property
+    def estimates_depth(self) -> bool:
+        """Whether the hint is a picture's depth, estimated by depth_model."""
+        return self.preprocessor == "depth"
 
     def _check_images(self) -> None:
         images = self.images

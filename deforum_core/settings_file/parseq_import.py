@@ -97,13 +97,11 @@ def settings_key(parseq_field: str) -> str | None:
 
 @dataclass(frozen=True)
 class ParseqApplied:
-    """A manifest's part in an import: how it was named, its file, its frame count and the
-    settings keys its frames set."""
+    """A manifest's part in an import: its file (None for one written into the settings)
+    and its frame count."""
 
-    named: str
     path: Path | None
     frames: int
-    keys: tuple[str, ...]
 
 
 @dataclass
@@ -167,20 +165,20 @@ def import_parseq(
     manifest = found.manifest
     count = len(manifest.frames)
     result.lines.append(ReportLine(KEY, TAKEN, f"{found.named}: {count} rendered frames"))
-    keys = _apply_columns(context, manifest, use_deltas, known, result)
+    _apply_columns(context, manifest, use_deltas, known, result)
     if "seed" in manifest.fields:
-        keys += _apply_seed(context, result)
+        _apply_seed(context, result)
     if PROMPT_FIELD in manifest.fields:
-        keys += _apply_prompts(context, manifest, result)
+        _apply_prompts(context, manifest, result)
     if overrides:
-        keys += _apply_options(context, manifest, result)
+        _apply_options(context, manifest, result)
     result.lines.append(_switch_line(context, "parseq_use_deltas", use_deltas, (
         "the motion fields from Parseq's *_delta columns", "the motion fields from Parseq's "
         "absolute values")))  # fmt: skip
     result.lines.append(_switch_line(context, "parseq_non_schedule_overrides", overrides, (
         "max_frames, cadence and fps from the manifest", "max_frames, cadence and fps are "
         "the settings' own")))  # fmt: skip
-    result.applied = ParseqApplied(found.named, found.path, count, tuple(keys))
+    result.applied = ParseqApplied(found.path, count)
     return result
 
 
@@ -197,10 +195,9 @@ def _apply_columns(
     use_deltas: bool,
     known: Callable[[str], bool],
     result: ParseqImport,
-) -> list[str]:
+) -> None:
     """Each field's column as its settings key's schedule; a line for every other field."""
     count = len(manifest.frames)
-    keys = []
     for name in manifest.fields:
         if name == PROMPT_FIELD or name.endswith(HELPER_SUFFIXES):
             continue
@@ -219,8 +216,6 @@ def _apply_columns(
             context.written[key] = schedule_text(manifest.column(column), key)
             shown = "" if column == name else f" of {column}"
             result.scheduled.append((key, f"from Parseq ({count} frames{shown})"))
-            keys.append(key)
-    return keys
 
 
 def _unusable(key: str, detail: str) -> ReportLine:
@@ -231,7 +226,7 @@ def _unusable(key: str, detail: str) -> ReportLine:
     return ReportLine(key, UNSUPPORTED, f"{detail}, which the pack cannot use: {what}")
 
 
-def _apply_seed(context: ImportContext, result: ParseqImport) -> list[str]:
+def _apply_seed(context: ImportContext, result: ParseqImport) -> None:
     """Parseq's seeds rule every frame, with the variation seeds switched on."""
     context.written["seed_behavior"] = "schedule"
     context.written["enable_subseed_scheduling"] = True
@@ -240,19 +235,15 @@ def _apply_seed(context: ImportContext, result: ParseqImport) -> list[str]:
         ReportLine("enable_subseed_scheduling", MAPPED,
                    "on: Deforum reads the variation seeds when Parseq sets the seed"),
     ]  # fmt: skip
-    return ["seed_behavior", "enable_subseed_scheduling"]
 
 
-def _apply_prompts(
-    context: ImportContext, manifest: ParseqManifest, result: ParseqImport
-) -> list[str]:
+def _apply_prompts(context: ImportContext, manifest: ParseqManifest, result: ParseqImport) -> None:
     """Each frame's deforum_prompt as the prompts, with no global text added."""
     key = "animation_prompts" if context.has("animation_prompts") else "prompts"
     texts = manifest.column(PROMPT_FIELD)
     context.written[key] = {str(frame): texts[frame] for frame in _ends_of_runs(texts)}
     detail = f"from Parseq ({len(texts)} frames), each frame's deforum_prompt as it is"
     result.lines.append(ReportLine(key, MAPPED, detail))
-    keys = [key]
     for declared in params_of(PromptTexts):
         if declared.name == "prompts":
             continue
@@ -261,26 +252,19 @@ def _apply_prompts(
             context.written[name] = ""
             result.lines.append(ReportLine(name, IGNORED, "Deforum adds no global text to "
                                            "Parseq's prompts"))  # fmt: skip
-            keys.append(name)
-    return keys
 
 
-def _apply_options(
-    context: ImportContext, manifest: ParseqManifest, result: ParseqImport
-) -> list[str]:
+def _apply_options(context: ImportContext, manifest: ParseqManifest, result: ParseqImport) -> None:
     """max_frames, and the cadence and fps the manifest sets (parseq_non_schedule_overrides)."""
     values = {"max_frames": (len(manifest.frames), "its number of rendered frames"),
               "diffusion_cadence": (manifest.cadence, "its options.cadence"),
               "fps": (manifest.fps, "its options.output_fps")}  # fmt: skip
-    keys = []
     for key, (value, what) in values.items():
         if value is not None:
             context.written[key] = value
             shown = f"{value:g}" if isinstance(value, float) else value
             result.lines.append(ReportLine(key, MAPPED, f"{shown} from the Parseq manifest, "
                                            f"{what}"))  # fmt: skip
-            keys.append(key)
-    return keys
 
 
 def _ends_of_runs(values: Sequence[Any]) -> list[int]:

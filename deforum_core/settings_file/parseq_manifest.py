@@ -35,12 +35,10 @@ _HINT = "save the manifest Parseq renders for Deforum (a JSON object with render
 class ParseqManifest:
     """A checked manifest: its rendered frames in frame order and the options Deforum reads."""
 
-    source: str  # how messages name it
     frames: tuple[Mapping[str, Any], ...]
     fields: tuple[str, ...]  # frame 0's columns, less "frame"
     cadence: int | None  # options.cadence, when set
     fps: float | None  # options.output_fps, when set
-    doc_id: str | None
 
     def column(self, field: str) -> list[Any]:
         return [frame[field] for frame in self.frames]
@@ -88,15 +86,11 @@ def parse_manifest(document: Any, source: str) -> ParseqManifest:
     options = document.get("options") or {}
     if not isinstance(options, dict):
         raise _fail(source, "options is not a JSON object")
-    meta = document.get("meta")
-    doc_id = meta.get("doc_id") if isinstance(meta, dict) else None
     return ParseqManifest(
-        source,
         tuple(frames),
         fields,
         _option(options, "cadence", source, whole=True),
         _option(options, "output_fps", source, whole=False),
-        doc_id if isinstance(doc_id, str) else None,
     )
 
 
@@ -181,7 +175,8 @@ def _by_url(url: str, folder: Path | None) -> FoundManifest:
     doc_id = match.group(0)
     if folder is None:
         return _no_folder(f"Parseq document {doc_id}")
-    found = [path for path in sorted(folder.glob("*.json")) if _holds_doc(path, folder, doc_id)]
+    found = {path: document for path in sorted(folder.glob("*.json"))
+             if (document := _document(path, folder, doc_id)) is not None}  # fmt: skip
     if not found:
         return FoundManifest(problem=(
             f"no .json file next to the settings file is Parseq document {doc_id} (URLs are "
@@ -190,22 +185,26 @@ def _by_url(url: str, folder: Path | None) -> FoundManifest:
         names = ", ".join(path.name for path in found)
         return FoundManifest(problem=(
             f"{names} all are Parseq document {doc_id}: keep the one to render"))  # fmt: skip
-    path = found[0]
+    ((path, document),) = found.items()
     named = f"{path.name}, the Parseq document {doc_id} that the URL names"
-    return FoundManifest(named, parse_manifest(_read(path), path.name), path)
+    return FoundManifest(named, parse_manifest(document, path.name), path)
 
 
-def _holds_doc(path: Path, folder: Path, doc_id: str) -> bool:
-    """Whether a .json file inside the folder is the Parseq document doc_id (a cheap look for
-    the id's bytes first, so a folder of other JSON files costs little)."""
+def _document(path: Path, folder: Path, doc_id: str) -> Any | None:
+    """The JSON of a .json file inside the folder when it is the Parseq document doc_id, else
+    None. The file is read once; its id's bytes are looked for before it is parsed, so a
+    folder of other JSON files costs little."""
     resolved = path.resolve()
     if not resolved.is_relative_to(folder.resolve()) or not resolved.is_file():
-        return False
-    if resolved.stat().st_size > MAX_MANIFEST_BYTES or doc_id.encode() not in resolved.read_bytes():
-        return False  # too large to be read as one, or not this document
-    document = _read(path)
+        return None
+    if resolved.stat().st_size > MAX_MANIFEST_BYTES:
+        return None  # too large to be read as one
+    data = _contents(path)
+    if doc_id.encode() not in data:
+        return None
+    document = _parsed(data, path)
     meta = document.get("meta") if isinstance(document, dict) else None
-    return isinstance(meta, dict) and meta.get("doc_id") == doc_id
+    return document if isinstance(meta, dict) and meta.get("doc_id") == doc_id else None
 
 
 def _by_path(text: str, folder: Path | None) -> FoundManifest:
@@ -216,19 +215,26 @@ def _by_path(text: str, folder: Path | None) -> FoundManifest:
         path = resolve_reference(reference, [folder], "the settings file's folder")
     except SettingsFileError as error:
         return FoundManifest(problem=f"{error.reason}: {error.hint}")
-    return FoundManifest(path.name, parse_manifest(_read(path), path.name), path)
+    document = _parsed(_contents(path), path)
+    return FoundManifest(path.name, parse_manifest(document, path.name), path)
 
 
-def _read(path: Path) -> Any:
-    """A manifest file's JSON; errors name the file by its name only."""
+def _contents(path: Path) -> bytes:
+    """A manifest file's bytes; errors name the file by its name only."""
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
             raise SettingsFileError(f"{path.name} is too large for a Parseq manifest",
                                     parameter=KEY)  # fmt: skip
-        text = path.read_bytes().decode("utf-8-sig")
+        return path.read_bytes()
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise SettingsFileError(f"cannot read {path.name}: {reason}", parameter=KEY) from None
+
+
+def _parsed(data: bytes, path: Path) -> Any:
+    """The JSON of a manifest file's bytes."""
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SettingsFileError(f"{path.name} is not UTF-8 text", parameter=KEY) from None
     return _json(text, path.name)

@@ -165,17 +165,23 @@ def test_a_video_input_file_whose_video_is_absent_names_it(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_video_input_file_takes_the_init_videos_sound_track_when_asked(tmp_path, capsys):
+def run_with_the_init_videos_sound(tmp_path, capsys, *, sound: bool):
+    """`run` of the Video Input settings file with add_soundtrack Init Video, its clip (12
+    frames, with or without a sound track) in the input folder."""
     from clips import write_clip
 
     (tmp_path / "in").mkdir()
-    write_clip(tmp_path / "in" / "dance.mp4", frames=12, size=(64, 64), sound=True)
+    write_clip(tmp_path / "in" / "dance.mp4", frames=12, size=(64, 64), sound=sound)
     settings = json.loads((FILES / "A_video_input.txt").read_text(encoding="utf-8"))
     settings["add_soundtrack"] = "Init Video"
     path = tmp_path / "deforum_settings.txt"
     path.write_text(json.dumps(settings), encoding="utf-8")
-    code, _, err = run(capsys, str(path), "--preview", "--size", "64x64", "--input",
-                       str(tmp_path / "in"), "--out", str(tmp_path / "out"))  # fmt: skip
+    return run(capsys, str(path), "--preview", "--size", "64x64", "--input",
+               str(tmp_path / "in"), "--out", str(tmp_path / "out"))  # fmt: skip
+
+
+def test_a_video_input_file_takes_the_init_videos_sound_track_when_asked(tmp_path, capsys):
+    code, _, err = run_with_the_init_videos_sound(tmp_path, capsys, sound=True)
     assert code == 0, err
     with av.open(str(only_run_folder(tmp_path / "out") / "deforum.mp4")) as video:
         assert [stream.type for stream in video.streams] == ["video", "audio"]
@@ -185,16 +191,7 @@ def test_a_video_input_file_takes_the_init_videos_sound_track_when_asked(tmp_pat
 def test_an_init_video_without_sound_as_the_soundtrack_is_refused_before_any_frame(
     tmp_path, capsys
 ):
-    from clips import write_clip
-
-    (tmp_path / "in").mkdir()
-    write_clip(tmp_path / "in" / "dance.mp4", frames=12, size=(64, 64))  # no sound
-    settings = json.loads((FILES / "A_video_input.txt").read_text(encoding="utf-8"))
-    settings["add_soundtrack"] = "Init Video"
-    path = tmp_path / "deforum_settings.txt"
-    path.write_text(json.dumps(settings), encoding="utf-8")
-    code, _, err = run(capsys, str(path), "--preview", "--size", "64x64", "--input",
-                       str(tmp_path / "in"), "--out", str(tmp_path / "out"))  # fmt: skip
+    code, _, err = run_with_the_init_videos_sound(tmp_path, capsys, sound=False)
     assert code == 2
     assert err.startswith("error: video_init_path: dance.mp4 has no audio track")
     assert "add_soundtrack to None" in err

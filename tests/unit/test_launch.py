@@ -31,7 +31,7 @@ def test_every_line_reaches_a_pipe_before_the_process_ends() -> None:
     assert lines[-1] == f"{frames - 1}\t{frames - 1:.1f}"
 
 
-def test_the_exit_status_of_a_refused_command_is_kept(tmp_path: Path) -> None:
+def test_the_exit_status_of_a_refused_command_is_kept() -> None:
     result = subprocess.run([str(SCRIPT), "schedule", "0:(t", "--frames", "3"],
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert result.returncode == 2
